@@ -1,0 +1,1 @@
+"""Sada's core: domain types, gateway, lifecycle, replies, outbox, service and CLI."""

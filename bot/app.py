@@ -1,0 +1,182 @@
+"""The composition root: config in, a running Sada out. Nothing else wires components together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Mapping
+from contextlib import suppress
+from datetime import timedelta
+from types import TracebackType
+
+from aiohttp import web
+
+from bot.clock import Clock, SystemClock
+from bot.config import AppConfig
+from bot.directory import ChannelDirectory
+from bot.dispatcher import Dispatcher
+from bot.gateway import Gateway
+from bot.lifecycle import Lifecycle, SurveyPolicy
+from bot.settings import Table
+from bot.surveys import SurveyCloser
+from bot.understanding import Understander
+from channels.base import Channel, RunningChannel, WebhookChannel
+from channels.fake import FakeChannel
+from nlp.classification import Classifier
+from nlp.keywords import KeywordClassifier
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def build_channels(table: Table) -> dict[str, Channel]:
+    """Channels named in `[channels.<name>]`, each built from its own table."""
+    channels: dict[str, Channel] = {}
+    for name in table:
+        section = table.table(name, required=True)
+        if not section.bool("enabled", True):
+            section.check_unknown()
+            continue
+        kind = section.choice("kind", ("fake",))
+        channels[name] = FakeChannel(name)
+        section.check_unknown()
+        log.info("channel %s (%s) configured", name, kind)
+    return channels
+
+
+def build_classifier(config: AppConfig) -> Classifier:
+    """The configured classifier, loaded once per process."""
+    departments = config.taxonomy.category_departments()
+    return KeywordClassifier(departments, fallback_category=config.gateway.fallback_category)
+
+
+class Sada:
+    """One running service: store, nlp, gateway, outbox dispatcher, survey closer and channels."""
+
+    def __init__(
+        self,
+        config: AppConfig,
+        *,
+        channels: Mapping[str, Channel] | None = None,
+        clock: Clock | None = None,
+        classifier: Classifier | None = None,
+        store: Store | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        s = config.store
+        self.store = store or Store.from_url(
+            s.url, busy_timeout_ms=s.busy_timeout_ms, pool_size=s.pool_size, echo=s.echo
+        )
+        self.channels: dict[str, Channel] = (
+            dict(channels) if channels is not None else build_channels(config.channels)
+        )
+        self.directory = ChannelDirectory({name: ch.medium for name, ch in self.channels.items()})
+        self.lifecycle = Lifecycle(
+            config.taxonomy,
+            self.directory,
+            self.clock,
+            SurveyPolicy(answer_within=timedelta(days=config.survey.close_after_days)),
+            days_off=config.calendar.days_off,
+        )
+        self.understander = Understander(classifier or build_classifier(config))
+        self.dispatcher = Dispatcher(self.store, self.channels, config.outbox, self.clock)
+        self.gateway = Gateway(
+            self.store,
+            self.understander,
+            self.lifecycle,
+            config.taxonomy,
+            config.gateway,
+            self.clock,
+            days_off=config.calendar.days_off,
+            on_commit=self.dispatcher.wake,
+        )
+        self.surveys = SurveyCloser(self.store, self.lifecycle, self.clock, config.survey.check_interval)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self, *, workers: bool = True) -> None:
+        """Make the store ready, then start the background workers and polling channels."""
+        await self.store.ensure_ready()
+        if workers:
+            self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox"))
+            self._tasks.append(asyncio.create_task(self.surveys.run(), name="surveys"))
+            for channel in self.channels.values():
+                if isinstance(channel, RunningChannel):
+                    self._tasks.append(
+                        asyncio.create_task(channel.run(self.gateway.receive), name=channel.name)
+                    )
+
+    async def stop(self) -> None:
+        """Stop workers (each finishes its current step), close channels and the store."""
+        self.dispatcher.stop()
+        self.surveys.stop()
+        for task in self._tasks:
+            if task.get_name() not in ("outbox", "surveys"):
+                task.cancel()
+        for task in self._tasks:
+            with suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        for channel in self.channels.values():
+            await channel.aclose()
+        await self.store.aclose()
+
+    async def __aenter__(self) -> Sada:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    def web_app(self) -> web.Application:
+        """The aiohttp application: health check plus every webhook channel's routes."""
+        app = web.Application(client_max_size=1024 * 1024)
+        app.router.add_get("/healthz", self._healthz)
+        for channel in self.channels.values():
+            if isinstance(channel, WebhookChannel):
+                app.add_routes(channel.routes(self.gateway.receive))
+        return app
+
+    async def _healthz(self, _request: web.Request) -> web.Response:
+        healthy = await self.store.healthy()
+        body = {
+            "status": "ok" if healthy else "unavailable",
+            "store": "ok" if healthy else "unreachable",
+            "channels": sorted(self.channels),
+        }
+        return web.json_response(body, status=200 if healthy else 503)
+
+
+async def serve(config: AppConfig) -> None:
+    """Run until SIGTERM or SIGINT, then drain in-flight requests and stop workers cleanly."""
+    sada = Sada(config)
+    await sada.start()
+    runner = web.AppRunner(
+        sada.web_app(),
+        handle_signals=False,
+        shutdown_timeout=config.service.shutdown_timeout,
+        access_log=None,
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, config.service.host, config.service.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await site.start()
+        log.info(
+            "sada serving on http://%s:%s (store: %s)",
+            config.service.host,
+            config.service.port,
+            sada.store.dialect,
+        )
+        await stop.wait()
+        log.info("stopping: draining requests")
+    finally:
+        await runner.cleanup()
+        await sada.stop()
+        log.info("stopped")

@@ -1,0 +1,110 @@
+"""`sada`: the command line. Each sub-command is a thin shell over the composed service."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.app import serve
+from bot.config import AppConfig, load_config
+from bot.settings import ConfigError
+from storage.schema import SchemaOutOfDate, head_revision, schema_state
+from storage.store import Store
+
+log = logging.getLogger("sada")
+
+EXIT_CONFIG = 2
+EXIT_SCHEMA = 3
+
+
+def _config_path(arg: str | None) -> Path | None:
+    if arg:
+        return Path(arg)
+    if os.environ.get("SADA_CONFIG"):
+        return Path(os.environ["SADA_CONFIG"])
+    default = Path("config.toml")
+    return default if default.exists() else None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sada", description="Sada (صدا): citizen requests to the municipality"
+    )
+    parser.add_argument("--config", help="config file (default: $SADA_CONFIG, else ./config.toml if present)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the HTTP service, workers and channels")
+    chat = sub.add_parser("chat", help="talk to the bot as a citizen in this terminal")
+    chat.add_argument("--as", dest="address", default="citizen", help="who you are (console address)")
+    chat.add_argument("--echo", action="store_true", help="echo input lines (for piped transcripts)")
+    sim = sub.add_parser("simulate", help="push a realistic batch of messages through the pipeline")
+    sim.add_argument("--store", help="database URL (default: a fresh temporary SQLite file)")
+    db = sub.add_parser("db", help="schema migrations")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply all migrations")
+    db_sub.add_parser("status", help="show the schema revision")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `sada` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        config = load_config(_config_path(args.config))
+    except ConfigError as exc:
+        print(f"sada: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    logging.basicConfig(
+        level=config.service.log_level if args.command == "serve" else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return asyncio.run(_dispatch(args, config))
+    except SchemaOutOfDate as exc:
+        print(f"sada: {exc}", file=sys.stderr)
+        return EXIT_SCHEMA
+    except ConfigError as exc:
+        print(f"sada: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _dispatch(args: argparse.Namespace, config: AppConfig) -> int:
+    match args.command:
+        case "serve":
+            await serve(config)
+            return 0
+        case "chat":
+            from bot.chat import chat
+
+            return await chat(config, address=args.address, echo=args.echo)
+        case "simulate":
+            from bot.simulate import simulate
+
+            return await simulate(config, store_url=args.store)
+        case "db":
+            return await _db(args.db_command, config)
+    raise AssertionError(args.command)  # pragma: no cover
+
+
+async def _db(command: str, config: AppConfig) -> int:
+    store = Store.from_url(config.store.url, busy_timeout_ms=config.store.busy_timeout_ms)
+    try:
+        if command == "upgrade":
+            state = await store.upgrade()
+            print(f"schema at revision {state.current} (head {state.head})")
+            return 0
+        state = await schema_state(store.engine)
+        print(
+            f"schema revision: {state.current or 'none'}; this code needs: {head_revision()}; "
+            f"{'up to date' if state.up_to_date else 'run `sada db upgrade`'}"
+        )
+        return 0 if state.up_to_date else 1
+    finally:
+        await store.aclose()

@@ -1,0 +1,252 @@
+"""The service's configuration: one frozen settings object per component, read from TOML.
+
+Precedence: environment (for secrets and `SADA_DATABASE_URL`) over file over default. Every
+missing or invalid value raises `ConfigError` naming its dotted key, before anything starts.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.settings import ConfigError, Table, environment
+from bot.taxonomy import Taxonomy, default_taxonomy_data, read_taxonomy
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSettings:
+    """The HTTP service."""
+
+    host: str
+    port: int
+    public_url: str
+    shutdown_timeout: float
+    log_level: str
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSettings:
+    """Where the request store lives."""
+
+    url: str
+    busy_timeout_ms: int
+    pool_size: int
+    echo: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaySettings:
+    """How intake decides what a message is."""
+
+    fallback_category: str
+    duplicate_window_hours: int
+    duplicate_threshold: float
+    min_request_letters: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSettings:
+    """How queued replies are delivered."""
+
+    poll_interval: float
+    batch_size: int
+    max_attempts: int
+    backoff_base: float
+    backoff_max: float
+    lease_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class SurveySettings:
+    """The "is it fixed?" question after resolution."""
+
+    close_after_days: float
+    check_interval: float
+
+
+@dataclass(frozen=True, slots=True)
+class NlpSettings:
+    """The classifier and its artifacts."""
+
+    classifier: str
+    model_path: Path
+    gazetteer_path: Path | None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingWeek:
+    """Which weekdays are off (Python weekday numbers; Friday = 4)."""
+
+    days_off: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AppConfig:
+    """Everything `sada` needs, section by section."""
+
+    source: Path | None
+    service: ServiceSettings
+    store: StoreSettings
+    gateway: GatewaySettings
+    outbox: OutboxSettings
+    survey: SurveySettings
+    nlp: NlpSettings
+    calendar: WorkingWeek
+    taxonomy: Taxonomy
+    channels: Table
+
+
+_TOP_LEVEL = {"service", "store", "gateway", "outbox", "survey", "nlp", "calendar", "taxonomy", "channels"}
+
+
+def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> AppConfig:
+    """Read `path` (or only defaults when None) and validate every section."""
+    data: dict[str, Any] = {}
+    base_dir = Path.cwd()
+    if path is not None:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError("(file)", f"cannot read {path}: {exc.strerror}") from exc
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError("(file)", f"{path} is not valid UTF-8 TOML: {exc}") from exc
+        base_dir = path.resolve().parent
+    return config_from_mapping(data, base_dir=base_dir, env=env, source=path)
+
+
+def config_from_mapping(
+    data: Mapping[str, Any],
+    *,
+    base_dir: Path,
+    env: Mapping[str, str] | None = None,
+    source: Path | None = None,
+) -> AppConfig:
+    """Validate an already-parsed config mapping."""
+    env = environment() if env is None else env
+    root = Table(data, "", base_dir=base_dir, env=env)
+    for key in root:
+        if key not in _TOP_LEVEL:
+            raise ConfigError(key, "unknown section")
+    taxonomy_data = data.get("taxonomy") or default_taxonomy_data()
+    taxonomy = read_taxonomy(Table(taxonomy_data, "taxonomy", base_dir=base_dir, env=env))
+    config = AppConfig(
+        source=source,
+        service=_service(root.table("service")),
+        store=_store(root.table("store"), env),
+        gateway=_gateway(root.table("gateway"), taxonomy),
+        outbox=_outbox(root.table("outbox")),
+        survey=_survey(root.table("survey")),
+        nlp=_nlp(root.table("nlp")),
+        calendar=_calendar(root.table("calendar")),
+        taxonomy=taxonomy,
+        channels=root.table("channels"),
+    )
+    return config
+
+
+def _service(t: Table) -> ServiceSettings:
+    s = ServiceSettings(
+        host=t.str("host", "127.0.0.1"),
+        port=t.int("port", 8080, minimum=0, maximum=65535),
+        public_url=t.str("public_url", "").rstrip("/"),
+        shutdown_timeout=t.float("shutdown_timeout", 10.0, minimum=0),
+        log_level=t.choice("log_level", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
+        timezone=t.choice("timezone", ("Asia/Tehran",), "Asia/Tehran"),
+    )
+    t.check_unknown()
+    return s
+
+
+def _store(t: Table, env: Mapping[str, str]) -> StoreSettings:
+    url = t.secret("url") or "" if t.has("url_env") else t.str("url", "sqlite+aiosqlite:///sada.db")
+    url = _anchor_sqlite_path(url, t.base_dir)
+    if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ConfigError(t.dotted("url"), "must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+    s = StoreSettings(
+        url=url,
+        busy_timeout_ms=t.int("busy_timeout_ms", 5000, minimum=0),
+        pool_size=t.int("pool_size", 10, minimum=1, maximum=200),
+        echo=t.bool("echo", False),
+    )
+    t.check_unknown()
+    return s
+
+
+def _anchor_sqlite_path(url: str, base_dir: Path) -> str:
+    """Relative SQLite paths are taken from the config file's folder, not the current directory."""
+    prefix = "sqlite+aiosqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        return prefix + str(base_dir / url[len(prefix) :])
+    return url
+
+
+def _gateway(t: Table, taxonomy: Taxonomy) -> GatewaySettings:
+    s = GatewaySettings(
+        fallback_category=t.str("fallback_category", "general"),
+        duplicate_window_hours=t.int("duplicate_window_hours", 72, minimum=0),
+        duplicate_threshold=t.float("duplicate_threshold", 0.6, minimum=0, maximum=1),
+        min_request_letters=t.int("min_request_letters", 6, minimum=1),
+    )
+    if s.fallback_category not in taxonomy.categories:
+        raise ConfigError(t.dotted("fallback_category"), f"unknown category {s.fallback_category!r}")
+    t.check_unknown()
+    return s
+
+
+def _outbox(t: Table) -> OutboxSettings:
+    s = OutboxSettings(
+        poll_interval=t.float("poll_interval_seconds", 1.0, minimum=0.01),
+        batch_size=t.int("batch_size", 50, minimum=1, maximum=1000),
+        max_attempts=t.int("max_attempts", 8, minimum=1),
+        backoff_base=t.float("backoff_base_seconds", 2.0, minimum=0),
+        backoff_max=t.float("backoff_max_seconds", 600.0, minimum=0),
+        lease_seconds=t.float("lease_seconds", 60.0, minimum=1),
+    )
+    t.check_unknown()
+    return s
+
+
+def _survey(t: Table) -> SurveySettings:
+    s = SurveySettings(
+        close_after_days=t.float("close_after_days", 3.0, minimum=0),
+        check_interval=t.float("check_interval_seconds", 300.0, minimum=0.01),
+    )
+    t.check_unknown()
+    return s
+
+
+def _nlp(t: Table) -> NlpSettings:
+    s = NlpSettings(
+        classifier=t.choice("classifier", ("model", "keywords"), "model"),
+        model_path=t.path_value("model_path", "var/model.pkl"),
+        gazetteer_path=t.path_value("gazetteer_path") if t.has("gazetteer_path") else None,
+    )
+    t.check_unknown()
+    return s
+
+
+_WEEKDAYS = {
+    "saturday": 5,
+    "sunday": 6,
+    "monday": 0,
+    "tuesday": 1,
+    "wednesday": 2,
+    "thursday": 3,
+    "friday": 4,
+}
+
+
+def _calendar(t: Table) -> WorkingWeek:
+    days: list[int] = []
+    for name in t.strings("days_off", ["friday"]):
+        if name.lower() not in _WEEKDAYS:
+            raise ConfigError(t.dotted("days_off"), f"unknown weekday {name!r}")
+        days.append(_WEEKDAYS[name.lower()])
+    t.check_unknown()
+    return WorkingWeek(days_off=tuple(sorted(set(days))))

@@ -1,0 +1,232 @@
+"""The ticket lifecycle: allowed moves, required notes, and what each move tells the reporters.
+
+Every change here runs inside the caller's transaction, writes its event and queues its replies
+there too, so a failed transaction leaves neither the change nor a message behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.clock import Clock
+from bot.directory import ChannelDirectory
+from bot.models import (
+    BULK_PRIORITY,
+    REPLY_PRIORITY,
+    Button,
+    EventKind,
+    Identity,
+    Medium,
+    OutboundMessage,
+    Ticket,
+    TicketStatus,
+)
+from bot.replies import SURVEY_BUTTONS, render
+from bot.taxonomy import Taxonomy
+from bot.workdays import due_at
+from storage.store import Transaction
+
+S = TicketStatus
+
+TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
+    S.REGISTERED: frozenset({S.REFERRED, S.IN_PROGRESS, S.RESOLVED, S.REJECTED, S.DUPLICATE}),
+    S.REFERRED: frozenset({S.IN_PROGRESS, S.RESOLVED, S.REJECTED, S.DUPLICATE}),
+    S.IN_PROGRESS: frozenset({S.RESOLVED, S.REJECTED, S.DUPLICATE}),
+    S.RESOLVED: frozenset({S.CLOSED, S.REOPENED}),
+    S.REOPENED: frozenset({S.REFERRED, S.IN_PROGRESS, S.RESOLVED, S.REJECTED, S.DUPLICATE}),
+    S.CLOSED: frozenset({S.REOPENED}),
+    S.REJECTED: frozenset({S.REOPENED}),
+    S.DUPLICATE: frozenset(),
+}
+NOTE_REQUIRED = frozenset({S.RESOLVED, S.REJECTED, S.REOPENED})
+OPEN_STATES = frozenset({S.REGISTERED, S.REFERRED, S.IN_PROGRESS, S.REOPENED})
+
+
+class LifecycleError(Exception):
+    """A change the lifecycle does not allow; the message says why (shown to operators)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyPolicy:
+    """How long a resolved ticket waits for the citizen's answer before it closes."""
+
+    answer_within: timedelta
+
+
+class Lifecycle:
+    """Applies status changes, reclassifications and merges to tickets."""
+
+    def __init__(
+        self,
+        taxonomy: Taxonomy,
+        directory: ChannelDirectory,
+        clock: Clock,
+        survey: SurveyPolicy,
+        days_off: tuple[int, ...] = (4,),
+    ) -> None:
+        self._taxonomy = taxonomy
+        self._directory = directory
+        self._clock = clock
+        self._survey = survey
+        self._days_off = days_off
+
+    def allowed(self, current: TicketStatus) -> frozenset[TicketStatus]:
+        """Statuses a ticket in `current` may move to."""
+        return TRANSITIONS[current]
+
+    async def change_status(
+        self,
+        tx: Transaction,
+        ticket: Ticket,
+        to: TicketStatus,
+        *,
+        actor: str,
+        note: str | None = None,
+        other: Ticket | None = None,
+    ) -> Ticket:
+        """Move `ticket` to `to`, record it, and tell every reporter."""
+        note = (note or "").strip() or None
+        if to not in TRANSITIONS[ticket.status]:
+            raise LifecycleError(f"cannot move a ticket from {ticket.status} to {to}")
+        if to in NOTE_REQUIRED and not note:
+            raise LifecycleError(f"moving to {to} needs a note for the citizen")
+        if to is S.DUPLICATE and other is None:
+            raise LifecycleError("a duplicate needs the ticket it duplicates")
+        now = self._clock.now()
+        values: dict[str, object] = {"status": to}
+        if to is S.RESOLVED:
+            values["resolved_at"] = now
+        if to is S.CLOSED:
+            values["closed_at"] = now
+        if to is S.REOPENED:
+            values.update(resolved_at=None, closed_at=None, needs_review=True)
+        if to is S.DUPLICATE and other is not None:
+            values["duplicate_of"] = other.id
+        if ticket.status is S.RESOLVED:
+            await tx.surveys.cancel_for_ticket(ticket.id)
+        updated = await tx.tickets.update(ticket.id, now, **values)
+        data: dict[str, object] = {"from": ticket.status.value, "to": to.value}
+        if note:
+            data["note"] = note
+        if other is not None:
+            data["into"] = other.tracking_code
+        await tx.tickets.add_event(ticket.id, EventKind.STATUS_CHANGED, now, actor, data)
+        await self.notify(
+            tx,
+            updated,
+            f"now_{to.value}",
+            note=note or "",
+            note_line=f"\n{note}" if note else "",
+            other=other.tracking_code if other else "",
+        )
+        if to is S.RESOLVED:
+            await self._ask_survey(tx, updated)
+        return updated
+
+    async def reclassify(
+        self,
+        tx: Transaction,
+        ticket: Ticket,
+        category: str,
+        *,
+        actor: str,
+        reason: str,
+        department: str | None = None,
+    ) -> Ticket:
+        """Operator correction: new category (and department), logged as a labelled example."""
+        if category not in self._taxonomy.categories:
+            raise LifecycleError(f"unknown category {category!r}")
+        department = department or self._taxonomy.department_of(category)
+        if department not in self._taxonomy.departments:
+            raise LifecycleError(f"unknown department {department!r}")
+        now = self._clock.now()
+        sla = self._taxonomy.categories[category].sla_days
+        updated = await tx.tickets.update(
+            ticket.id,
+            now,
+            category=category,
+            department=department,
+            needs_review=False,
+            due_at=due_at(ticket.created_at, sla, days_off=self._days_off),
+        )
+        await tx.tickets.add_event(
+            ticket.id,
+            EventKind.RECLASSIFIED,
+            now,
+            actor,
+            {
+                "from_category": ticket.category,
+                "to_category": category,
+                "from_department": ticket.department,
+                "to_department": department,
+                "reason": reason,
+            },
+        )
+        if department != ticket.department:
+            await self.notify(tx, updated, "now_referred")
+        if updated.status in (S.REGISTERED, S.REOPENED):
+            updated = await self.change_status(tx, updated, S.REFERRED, actor=actor)
+        return updated
+
+    async def merge(self, tx: Transaction, duplicate: Ticket, survivor: Ticket, *, actor: str) -> Ticket:
+        """Close `duplicate` into `survivor`; its reporters follow the survivor from now on."""
+        if duplicate.id == survivor.id:
+            raise LifecycleError("a ticket cannot be merged into itself")
+        if survivor.status not in OPEN_STATES | {S.RESOLVED}:
+            raise LifecycleError("merge into an open ticket")
+        merged = await self.change_status(tx, duplicate, S.DUPLICATE, actor=actor, other=survivor)
+        moved = await tx.tickets.move_reporters(duplicate.id, survivor.id, self._clock.now())
+        await tx.tickets.add_event(
+            survivor.id,
+            EventKind.MERGED,
+            self._clock.now(),
+            actor,
+            {"merged": duplicate.tracking_code, "reporters_added": len(moved)},
+        )
+        return merged
+
+    async def notify(self, tx: Transaction, ticket: Ticket, template: str, **values: object) -> int:
+        """Queue `template` to every reporter of `ticket`; returns how many messages were queued."""
+        reporters = await tx.tickets.reporters(ticket.id)
+        for identity in reporters:
+            await self.tell(tx, identity, template, ticket=ticket, **values)
+        return len(reporters)
+
+    async def tell(
+        self,
+        tx: Transaction,
+        identity: Identity,
+        template: str,
+        *,
+        ticket: Ticket | None = None,
+        buttons: tuple[Button, ...] = (),
+        priority: int = REPLY_PRIORITY,
+        **values: object,
+    ) -> None:
+        """Queue one reply to one identity, rendered for the medium its reply channel speaks."""
+        channel, address = self._directory.route(identity)
+        medium = self._directory.medium(channel)
+        if ticket is not None:
+            values.setdefault("code", ticket.tracking_code)
+            values.setdefault(
+                "department", self._taxonomy.departments.get(ticket.department, ticket.department)
+            )
+        text = render(template, medium, **values)
+        await tx.outbox.enqueue(
+            OutboundMessage(
+                channel=channel, address=address, text=text, buttons=buttons if medium is Medium.CHAT else ()
+            ),
+            ticket_id=ticket.id if ticket else None,
+            priority=priority,
+            at=self._clock.now(),
+        )
+
+    async def _ask_survey(self, tx: Transaction, ticket: Ticket) -> None:
+        now = self._clock.now()
+        for identity in await tx.tickets.reporters(ticket.id):
+            await tx.surveys.open(ticket.id, identity.id, now, now + self._survey.answer_within)
+            await self.tell(
+                tx, identity, "survey", ticket=ticket, buttons=SURVEY_BUTTONS, priority=BULK_PRIORITY
+            )
+        await tx.tickets.add_event(ticket.id, EventKind.SURVEY_SENT, now, "system", {})

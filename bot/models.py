@@ -1,0 +1,219 @@
+"""Domain types shared by every package: messages in and out, tickets, events, statuses.
+
+Frozen dataclasses and StrEnums only; no library types inside, so channels and storage can
+depend on this module without depending on each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Medium(StrEnum):
+    """How a channel shows text: SMS is billed per 70-character part, chat is not."""
+
+    SMS = "sms"
+    CHAT = "chat"
+
+
+class TicketStatus(StrEnum):
+    """Where a ticket is in its life; allowed moves are in bot.lifecycle."""
+
+    REGISTERED = "registered"
+    REFERRED = "referred"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+    REOPENED = "reopened"
+
+
+class Priority(StrEnum):
+    """How fast a ticket must be looked at (same values as nlp.classification.Priority)."""
+
+    NORMAL = "normal"
+    URGENT = "urgent"
+
+
+class EventKind(StrEnum):
+    """Kinds of rows in the append-only ticket history."""
+
+    CREATED = "created"
+    CLASSIFIED = "classified"
+    RECLASSIFIED = "reclassified"
+    STATUS_CHANGED = "status_changed"
+    MESSAGE_IN = "message_in"
+    MESSAGE_OUT = "message_out"
+    REPORTER_ADDED = "reporter_added"
+    MERGED = "merged"
+    SURVEY_SENT = "survey_sent"
+    SURVEY_ANSWER = "survey_answer"
+    DELIVERY_FAILED = "delivery_failed"
+    NOTE = "note"
+
+
+class SurveyAnswer(StrEnum):
+    """A citizen's answer to "is it fixed?"."""
+
+    FIXED = "fixed"
+    NOT_FIXED = "not_fixed"
+
+
+# Outbox priorities: lower is sooner, so replies to citizens go ahead of bulk sends.
+REPLY_PRIORITY = 0
+BULK_PRIORITY = 10
+
+
+@dataclass(frozen=True, slots=True)
+class GeoPoint:
+    """A shared location."""
+
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file the citizen sent, kept by the provider's reference (e.g. Telegram file_id)."""
+
+    kind: str
+    reference: str
+    caption: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One message from a citizen, as a channel parsed it from the provider's wire format.
+
+    `channel` is the configured channel name (e.g. "telegram", "sms.kavenegar"); `address` is the
+    citizen's address on it (chat id, E.164 phone number). `button` carries callback data when the
+    citizen pressed one of our buttons instead of typing.
+    """
+
+    channel: str
+    address: str
+    provider_message_id: str
+    text: str
+    received_at: datetime
+    contact_phone: str | None = None
+    display_name: str | None = None
+    location: GeoPoint | None = None
+    attachments: tuple[Attachment, ...] = ()
+    button: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A reply button; `data` comes back as InboundMessage.button."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """One message to a citizen."""
+
+    channel: str
+    address: str
+    text: str
+    buttons: tuple[Button, ...] = ()
+    reply_to: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What the provider said when it accepted a message."""
+
+    provider_message_id: str | None
+    status: str = "sent"
+    segments: int = 1
+
+
+class SendError(Exception):
+    """A send failed. `retryable` (429, 5xx, timeouts) means try again later; else it is final."""
+
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A citizen request as the store holds it."""
+
+    id: int
+    tracking_code: str
+    status: TicketStatus
+    category: str
+    department: str
+    confidence: float
+    needs_review: bool
+    priority: Priority
+    text: str
+    normalized_text: str
+    channel: str
+    citizen_id: int
+    model_version: str
+    top_k: tuple[tuple[str, float], ...]
+    district: str | None
+    location_text: str | None
+    latitude: float | None
+    longitude: float | None
+    duplicate_of: int | None
+    created_at: datetime
+    updated_at: datetime
+    due_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketEvent:
+    """One row of a ticket's append-only history."""
+
+    id: int
+    ticket_id: int
+    kind: EventKind
+    at: datetime
+    actor: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A citizen's address on one channel."""
+
+    id: int
+    citizen_id: int
+    channel: str
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A queued outbound message claimed for delivery."""
+
+    id: int
+    message: OutboundMessage
+    ticket_id: int | None
+    attempts: int
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiveResult:
+    """What the gateway did with an inbound message (for the channel's HTTP answer and for tests)."""
+
+    intent: str
+    duplicate: bool
+    ticket_code: str | None = None
+    replies: int = 0

@@ -1,0 +1,1 @@
+"""The request store: engine, tables, migrations and repositories (SQLAlchemy 2, async)."""

@@ -1,0 +1,86 @@
+"""The store facade: one engine, and a unit of work that hands out repositories on one session."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from storage.citizens import CitizenRepository
+from storage.engine import is_sqlite, make_engine, make_sessionmaker
+from storage.inbound import InboundRepository
+from storage.outbox import OutboxRepository
+from storage.schema import SchemaState, ensure_ready, upgrade
+from storage.surveys import SurveyRepository
+from storage.tickets import TicketRepository
+from storage.users import UserRepository
+
+
+@dataclass(slots=True)
+class Transaction:
+    """Repositories sharing one session: everything done through them commits or rolls back together."""
+
+    session: AsyncSession
+    citizens: CitizenRepository
+    inbound: InboundRepository
+    tickets: TicketRepository
+    outbox: OutboxRepository
+    surveys: SurveyRepository
+    users: UserRepository
+
+
+class Store:
+    """Owns the engine; `transaction()` is the only way code outside storage/ touches the database."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 10, echo: bool = False
+    ) -> Store:
+        """Build the engine for `url`."""
+        return cls(make_engine(url, busy_timeout_ms=busy_timeout_ms, pool_size=pool_size, echo=echo))
+
+    @property
+    def dialect(self) -> str:
+        return "sqlite" if is_sqlite(str(self.engine.url)) else "postgresql"
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """A unit of work: commits when the block ends, rolls back if it raises."""
+        async with self._sessions() as session, session.begin():
+            yield Transaction(
+                session=session,
+                citizens=CitizenRepository(session),
+                inbound=InboundRepository(session),
+                tickets=TicketRepository(session),
+                outbox=OutboxRepository(session),
+                surveys=SurveyRepository(session),
+                users=UserRepository(session),
+            )
+
+    async def ensure_ready(self) -> SchemaState:
+        """Create the schema in an empty store, or refuse an out-of-date one."""
+        return await ensure_ready(self.engine)
+
+    async def upgrade(self) -> SchemaState:
+        """Apply all migrations."""
+        return await upgrade(self.engine)
+
+    async def healthy(self) -> bool:
+        """Whether the store answers a trivial query."""
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - any failure means "not healthy"; the caller reports it
+            return False
+        return True
+
+    async def aclose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()

@@ -1,0 +1,241 @@
+"""Tickets, their reporters and their append-only history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import EventKind, Identity, Priority, Ticket, TicketEvent, TicketStatus
+from storage.tables import EventRow, IdentityRow, ReporterRow, TicketRow
+
+
+@dataclass(frozen=True, slots=True)
+class NewTicket:
+    """Everything needed to open a ticket."""
+
+    tracking_code: str
+    citizen_id: int
+    channel: str
+    text: str
+    normalized_text: str
+    category: str
+    department: str
+    confidence: float
+    model_version: str
+    top_k: tuple[tuple[str, float], ...]
+    needs_review: bool
+    priority: Priority
+    status: TicketStatus
+    district: str | None
+    location_text: str | None
+    latitude: float | None
+    longitude: float | None
+    created_at: datetime
+    due_at: datetime | None
+
+
+def _ticket(row: TicketRow) -> Ticket:
+    return Ticket(
+        id=row.id,
+        tracking_code=row.tracking_code,
+        status=TicketStatus(row.status),
+        category=row.category,
+        department=row.department,
+        confidence=row.confidence,
+        needs_review=row.needs_review,
+        priority=Priority(row.priority),
+        text=row.text,
+        normalized_text=row.normalized_text,
+        channel=row.channel,
+        citizen_id=row.citizen_id,
+        model_version=row.model_version,
+        top_k=tuple((str(c), float(p)) for c, p in row.top_k),
+        district=row.district,
+        location_text=row.location_text,
+        latitude=row.latitude,
+        longitude=row.longitude,
+        duplicate_of=row.duplicate_of,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        due_at=row.due_at,
+        resolved_at=row.resolved_at,
+        closed_at=row.closed_at,
+    )
+
+
+class TicketRepository:
+    """Reads and writes tickets; every write that matters also appends an event (caller's job)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def code_exists(self, code: str) -> bool:
+        """Whether a tracking code is taken."""
+        return bool(await self._s.scalar(select(exists().where(TicketRow.tracking_code == code))))
+
+    async def create(self, new: NewTicket) -> Ticket:
+        """Insert a ticket."""
+        row = TicketRow(
+            tracking_code=new.tracking_code,
+            citizen_id=new.citizen_id,
+            channel=new.channel,
+            text=new.text,
+            normalized_text=new.normalized_text,
+            category=new.category,
+            department=new.department,
+            confidence=new.confidence,
+            model_version=new.model_version,
+            top_k=[list(p) for p in new.top_k],
+            needs_review=new.needs_review,
+            priority=new.priority.value,
+            status=new.status.value,
+            district=new.district,
+            location_text=new.location_text,
+            latitude=new.latitude,
+            longitude=new.longitude,
+            duplicate_of=None,
+            created_at=new.created_at,
+            updated_at=new.created_at,
+            due_at=new.due_at,
+            resolved_at=None,
+            closed_at=None,
+        )
+        self._s.add(row)
+        await self._s.flush()
+        return _ticket(row)
+
+    async def get(self, ticket_id: int, *, for_update: bool = False) -> Ticket | None:
+        """One ticket by id (row-locked on PostgreSQL when `for_update`)."""
+        stmt = select(TicketRow).where(TicketRow.id == ticket_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        row = await self._s.scalar(stmt)
+        return None if row is None else _ticket(row)
+
+    async def by_code(self, code: str) -> Ticket | None:
+        """One ticket by tracking code."""
+        row = await self._s.scalar(select(TicketRow).where(TicketRow.tracking_code == code))
+        return None if row is None else _ticket(row)
+
+    async def update(self, ticket_id: int, at: datetime, **values: Any) -> Ticket:
+        """Change columns of a ticket (status, category, flags…) and bump `updated_at`."""
+        for key, value in values.items():
+            if isinstance(value, TicketStatus | Priority):
+                values[key] = value.value
+        await self._s.execute(
+            update(TicketRow).where(TicketRow.id == ticket_id).values(updated_at=at, **values)
+        )
+        row = await self._s.get(TicketRow, ticket_id, populate_existing=True)
+        assert row is not None  # noqa: S101 - updated just above
+        return _ticket(row)
+
+    async def add_reporter(self, ticket_id: int, identity_id: int, at: datetime) -> bool:
+        """Make `identity_id` hear about this ticket; False when it already does."""
+        known = await self._s.scalar(
+            select(exists().where(ReporterRow.ticket_id == ticket_id, ReporterRow.identity_id == identity_id))
+        )
+        if known:
+            return False
+        self._s.add(ReporterRow(ticket_id=ticket_id, identity_id=identity_id, added_at=at))
+        await self._s.flush()
+        return True
+
+    async def move_reporters(self, from_ticket: int, to_ticket: int, at: datetime) -> list[Identity]:
+        """Reporters of a merged ticket follow the surviving one; returns those newly added."""
+        moved: list[Identity] = []
+        for identity in await self.reporters(from_ticket):
+            if await self.add_reporter(to_ticket, identity.id, at):
+                moved.append(identity)
+        return moved
+
+    async def reporters(self, ticket_id: int) -> list[Identity]:
+        """Everyone who reported the ticket, first reporter first."""
+        rows = await self._s.execute(
+            select(IdentityRow)
+            .join(ReporterRow, ReporterRow.identity_id == IdentityRow.id)
+            .where(ReporterRow.ticket_id == ticket_id)
+            .order_by(ReporterRow.id)
+        )
+        return [
+            Identity(id=r.id, citizen_id=r.citizen_id, channel=r.channel, address=r.address)
+            for r in rows.scalars()
+        ]
+
+    async def add_event(
+        self, ticket_id: int, kind: EventKind, at: datetime, actor: str, data: dict[str, Any] | None = None
+    ) -> None:
+        """Append one history row."""
+        self._s.add(EventRow(ticket_id=ticket_id, kind=kind.value, at=at, actor=actor, data=data or {}))
+
+    async def events(self, ticket_id: int) -> list[TicketEvent]:
+        """A ticket's history, oldest first."""
+        await self._s.flush()
+        rows = await self._s.scalars(
+            select(EventRow).where(EventRow.ticket_id == ticket_id).order_by(EventRow.id)
+        )
+        return [
+            TicketEvent(
+                id=r.id, ticket_id=r.ticket_id, kind=EventKind(r.kind), at=r.at, actor=r.actor, data=r.data
+            )
+            for r in rows
+        ]
+
+    async def open_similar(self, category: str, since: datetime, limit: int = 300) -> list[Ticket]:
+        """Open tickets of one category created since `since`, newest first (near-duplicate candidates)."""
+        open_states = [
+            s.value
+            for s in (
+                TicketStatus.REGISTERED,
+                TicketStatus.REFERRED,
+                TicketStatus.IN_PROGRESS,
+                TicketStatus.REOPENED,
+            )
+        ]
+        rows = await self._s.scalars(
+            select(TicketRow)
+            .where(
+                TicketRow.category == category,
+                TicketRow.created_at >= since,
+                TicketRow.status.in_(open_states),
+            )
+            .order_by(TicketRow.created_at.desc())
+            .limit(limit)
+        )
+        return [_ticket(r) for r in rows]
+
+    async def for_identity(self, identity_id: int, limit: int = 5) -> list[Ticket]:
+        """The latest tickets this identity reported."""
+        rows = await self._s.scalars(
+            select(TicketRow)
+            .join(ReporterRow, ReporterRow.ticket_id == TicketRow.id)
+            .where(ReporterRow.identity_id == identity_id)
+            .order_by(TicketRow.id.desc())
+            .limit(limit)
+        )
+        return [_ticket(r) for r in rows]
+
+    async def count(self) -> int:
+        """How many tickets there are."""
+        return int(await self._s.scalar(select(func.count(TicketRow.id))) or 0)
+
+    async def recent(self, limit: int = 50) -> list[Ticket]:
+        """The newest tickets."""
+        rows = await self._s.scalars(select(TicketRow).order_by(TicketRow.id.desc()).limit(limit))
+        return [_ticket(r) for r in rows]
+
+    async def corrections(self) -> list[tuple[str, str]]:
+        """(ticket text, corrected category) for every operator reclassification, latest per ticket."""
+        rows = await self._s.execute(
+            select(TicketRow.text, EventRow.data, EventRow.id)
+            .join(EventRow, EventRow.ticket_id == TicketRow.id)
+            .where(EventRow.kind == EventKind.RECLASSIFIED.value)
+            .order_by(EventRow.id)
+        )
+        latest: dict[str, str] = {}
+        for text, data, _ in rows:
+            latest[text] = str(data.get("to_category"))
+        return list(latest.items())

@@ -1,0 +1,91 @@
+"""Panel users: operators, department staff, managers and admins (hashing lives in the bot)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.tables import UserRow
+
+ROLES = ("operator", "staff", "manager", "admin")
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A panel user (the password hash stays in storage but for login checks)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    department: str | None
+    active: bool
+    password_hash: str
+
+
+def _user(row: UserRow) -> User:
+    return User(
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        role=row.role,
+        department=row.department,
+        active=row.active,
+        password_hash=row.password_hash,
+    )
+
+
+class UserRepository:
+    """Create, find, re-key and disable users."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(
+        self,
+        username: str,
+        display_name: str,
+        role: str,
+        department: str | None,
+        password_hash: str,
+        at: datetime,
+    ) -> User:
+        """Create a user; the role must be one of ROLES and staff need a department."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        if role == "staff" and not department:
+            raise ValueError("department staff need a department")
+        row = UserRow(
+            username=username,
+            display_name=display_name,
+            role=role,
+            department=department,
+            password_hash=password_hash,
+            active=True,
+            created_at=at,
+        )
+        self._s.add(row)
+        await self._s.flush()
+        return _user(row)
+
+    async def by_username(self, username: str) -> User | None:
+        """One user by login name."""
+        row = await self._s.scalar(select(UserRow).where(UserRow.username == username))
+        return None if row is None else _user(row)
+
+    async def set_password_hash(self, username: str, password_hash: str) -> bool:
+        """Replace a password hash; False when no such user."""
+        result = await self._s.execute(
+            update(UserRow).where(UserRow.username == username).values(password_hash=password_hash)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def set_active(self, username: str, active: bool) -> bool:
+        """Enable or disable a user; False when no such user."""
+        result = await self._s.execute(
+            update(UserRow).where(UserRow.username == username).values(active=active)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

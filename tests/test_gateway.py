@@ -1,0 +1,139 @@
+"""The front door: one message in, one ticket and one reply out, whatever the provider does."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import func, select
+
+from bot.intent import IntentKind
+from bot.models import TicketStatus
+from bot.tracking import is_valid
+from nlp.letters import ascii_digits, persian_digits
+from storage.tables import InboundRow, OutboxRow, TicketRow
+from tests.conftest import Rig
+
+RUBBISH = "سلام سه روزه زباله های کوچه شهید رضایی جمع نشده و بوی بدی گرفته"
+POTHOLE = "چاله بزرگ وسط خیابان ولیعصر نرسیده به میدان ونک ماشینا میفتن توش"
+
+
+async def _counts(rig: Rig) -> tuple[int, int, int]:
+    async with rig.store.transaction() as tx:
+        s = tx.session
+        tickets = await s.scalar(select(func.count(TicketRow.id)))
+        outbox = await s.scalar(select(func.count(OutboxRow.id)))
+        inbound = await s.scalar(select(func.count(InboundRow.id)))
+    return int(tickets or 0), int(outbox or 0), int(inbound or 0)
+
+
+def _code_in(text: str) -> str:
+    digits = "".join(ch for ch in ascii_digits(text) if ch.isdigit())
+    for i in range(len(digits) - 9):
+        if is_valid(digits[i : i + 10]):
+            return digits[i : i + 10]
+    raise AssertionError(f"no tracking code in {text!r}")
+
+
+async def test_new_request_gets_ticket_and_reply_with_code(rig: Rig) -> None:
+    result = await rig.say(rig.chat, "tg:1", RUBBISH)
+    assert result.intent == IntentKind.NEW_REQUEST and not result.duplicate
+    assert result.ticket_code and is_valid(result.ticket_code)
+    [reply] = rig.chat.texts("tg:1")
+    assert persian_digits(result.ticket_code) in reply
+    assert "سازمان مدیریت پسماند" in reply
+    ticket = await rig.ticket(result.ticket_code)
+    assert ticket.category == "waste_collection" and ticket.department == "waste"
+    assert ticket.status is TicketStatus.REFERRED
+    assert ticket.due_at is not None and ticket.due_at > ticket.created_at
+    async with rig.store.transaction() as tx:
+        kinds = [e.kind.value for e in await tx.tickets.events(ticket.id)]
+    assert kinds == ["created", "classified", "status_changed"]
+
+
+async def test_same_delivery_100_times_gives_one_ticket_and_one_reply(rig: Rig) -> None:
+    results = [await rig.say(rig.sms, "+989121234567", POTHOLE, message_id="kn-777") for _ in range(100)]
+    assert [r.duplicate for r in results] == [False] + [True] * 99
+    assert {r.ticket_code for r in results} == {results[0].ticket_code}
+    assert await _counts(rig) == (1, 1, 1)
+    assert len(rig.sms.sent) == 1
+
+
+async def test_concurrent_duplicate_deliveries_make_one_ticket(rig: Rig) -> None:
+    results = await asyncio.gather(
+        *(rig.chat.push(rig.gateway.receive, "tg:5", RUBBISH, message_id="tg-42") for _ in range(20))
+    )
+    await rig.sada.dispatcher.drain()
+    assert sum(not r.duplicate for r in results) == 1
+    assert await _counts(rig) == (1, 1, 1)
+
+
+async def test_same_text_with_new_message_id_is_a_new_message(rig: Rig) -> None:
+    await rig.say(rig.chat, "tg:1", "سلام", message_id="a")
+    await rig.say(rig.chat, "tg:1", "سلام", message_id="b")
+    assert len(rig.chat.texts("tg:1")) == 2
+
+
+async def test_status_query_in_every_digit_script(rig: Rig) -> None:
+    code = (await rig.say(rig.chat, "tg:1", RUBBISH)).ticket_code
+    arabic = code.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    for text in (code, persian_digits(code), arabic, f"پیگیری {persian_digits(code)}", f"کد رهگیری: {code}",
+                 f"{code[:3]} {code[3:6]} {code[6:]}"):
+        result = await rig.say(rig.sms, "+989120000000", text)
+        assert result.intent == IntentKind.STATUS_QUERY, text
+        assert result.ticket_code == code, text
+        assert persian_digits(code) in rig.sms.sent[-1].text
+        assert "ارجاع" in rig.sms.sent[-1].text
+    assert await _counts(rig) == (1, 7, 7)
+
+
+async def test_mistyped_code_is_not_found_never_another_ticket(rig: Rig) -> None:
+    codes = [(await rig.say(rig.chat, f"tg:{i}", f"{RUBBISH} پلاک {i}")).ticket_code for i in range(3)]
+    for code in codes:
+        swapped = code[:4] + code[5] + code[4] + code[6:]
+        one_off = code[:-1] + str((int(code[-1]) + 1) % 10)
+        for typo in (swapped, one_off):
+            if typo == code:
+                continue
+            result = await rig.say(rig.sms, "+989120000001", f"پیگیری {typo}")
+            assert result.intent == IntentKind.STATUS_QUERY
+            assert result.ticket_code is None
+            assert "پیدا نشد" in rig.sms.sent[-1].text
+            assert not any(persian_digits(c) in rig.sms.sent[-1].text for c in codes)
+
+
+async def test_status_without_code_lists_own_tickets(rig: Rig) -> None:
+    none = await rig.say(rig.chat, "tg:9", "پیگیری")
+    assert none.intent == IntentKind.STATUS_QUERY and "ثبت نشده" in rig.chat.texts("tg:9")[-1]
+    code = (await rig.say(rig.chat, "tg:9", RUBBISH)).ticket_code
+    await rig.say(rig.chat, "tg:9", "/status")
+    assert persian_digits(code) in rig.chat.texts("tg:9")[-1]
+
+
+async def test_noise_and_greetings_get_a_prompt_and_no_ticket(rig: Rig) -> None:
+    for text in ("", "   ", "سلام", "سلام وقت بخیر", "ممنون", "🙏🙏", "?", "salam", "ok", "\x00\x07"):
+        result = await rig.say(rig.chat, "tg:3", text)
+        assert result.intent == IntentKind.NOISE, repr(text)
+    assert (await _counts(rig))[0] == 0
+    assert all("مشکل" in t for t in rig.chat.texts("tg:3"))
+
+
+async def test_start_and_help_answer_with_menu(rig: Rig) -> None:
+    for text in ("/start", "/help", "راهنما", "/start@SadaBot"):
+        result = await rig.say(rig.chat, "tg:4", text)
+        assert result.intent == IntentKind.HELP, text
+    assert rig.chat.sent[-1].buttons and "صدا" in rig.chat.sent[-1].text
+    await rig.say(rig.sms, "+989120000002", "راهنما")
+    assert rig.sms.sent[-1].buttons == ()  # SMS has no buttons
+
+
+async def test_arabic_letters_are_understood(rig: Rig) -> None:
+    result = await rig.say(rig.sms, "+989120000003", "زباله هاي كوچه ما رو سه روزه جمع نكردن")
+    ticket = await rig.ticket(result.ticket_code)
+    assert ticket.category == "waste_collection"
+
+
+async def test_one_citizen_many_channels_each_identity_kept(rig: Rig) -> None:
+    first = await rig.say(rig.chat, "tg:77", RUBBISH, contact_phone="+989121110000")
+    second = await rig.say(rig.sms, "+989121110000", POTHOLE)
+    assert first.ticket_code != second.ticket_code
+    assert len(rig.chat.sent) == 1 and len(rig.sms.sent) == 1
