@@ -12,37 +12,22 @@ from types import TracebackType
 
 from aiohttp import web
 
+from bot.channel_factory import build_channels
 from bot.clock import Clock, SystemClock
 from bot.config import AppConfig
 from bot.directory import ChannelDirectory
 from bot.dispatcher import Dispatcher
 from bot.gateway import Gateway
 from bot.lifecycle import Lifecycle, SurveyPolicy
-from bot.settings import Table
+from bot.panel import setup_panel
 from bot.surveys import SurveyCloser
 from bot.understanding import Understander
 from channels.base import Channel, RunningChannel, WebhookChannel
-from channels.fake import FakeChannel
 from nlp.classification import Classifier
 from nlp.keywords import KeywordClassifier
 from storage.store import Store
 
 log = logging.getLogger(__name__)
-
-
-def build_channels(table: Table) -> dict[str, Channel]:
-    """Channels named in `[channels.<name>]`, each built from its own table."""
-    channels: dict[str, Channel] = {}
-    for name in table:
-        section = table.table(name, required=True)
-        if not section.bool("enabled", True):
-            section.check_unknown()
-            continue
-        kind = section.choice("kind", ("fake",))
-        channels[name] = FakeChannel(name)
-        section.check_unknown()
-        log.info("channel %s (%s) configured", name, kind)
-    return channels
 
 
 def build_classifier(config: AppConfig) -> Classifier:
@@ -135,6 +120,7 @@ class Sada:
         """The aiohttp application: health check plus every webhook channel's routes."""
         app = web.Application(client_max_size=1024 * 1024)
         app.router.add_get("/healthz", self._healthz)
+        setup_panel(app, self)
         for channel in self.channels.values():
             if isinstance(channel, WebhookChannel):
                 app.add_routes(channel.routes(self.gateway.receive))

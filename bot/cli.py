@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import os
 import sys
@@ -20,6 +21,10 @@ log = logging.getLogger("sada")
 
 EXIT_CONFIG = 2
 EXIT_SCHEMA = 3
+
+# Sub-commands owned by other modules. Each module has `add_parser(subparsers)`, which adds its
+# parser and sets `run=<async (args, config) -> int>` as a default on it.
+EXTENSIONS: tuple[str, ...] = ()
 
 
 def _config_path(arg: str | None) -> Path | None:
@@ -47,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply all migrations")
     db_sub.add_parser("status", help="show the schema revision")
+    for module in EXTENSIONS:
+        importlib.import_module(module).add_parser(sub)
     return parser
 
 
@@ -76,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _dispatch(args: argparse.Namespace, config: AppConfig) -> int:
+    if getattr(args, "run", None) is not None:
+        return int(await args.run(args, config))
     match args.command:
         case "serve":
             await serve(config)

@@ -98,9 +98,21 @@ class AppConfig:
     calendar: WorkingWeek
     taxonomy: Taxonomy
     channels: Table
+    panel: Table
 
 
-_TOP_LEVEL = {"service", "store", "gateway", "outbox", "survey", "nlp", "calendar", "taxonomy", "channels"}
+_TOP_LEVEL = {
+    "service",
+    "store",
+    "gateway",
+    "outbox",
+    "survey",
+    "nlp",
+    "calendar",
+    "taxonomy",
+    "channels",
+    "panel",
+}
 
 
 def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> AppConfig:
@@ -146,6 +158,7 @@ def config_from_mapping(
         calendar=_calendar(root.table("calendar")),
         taxonomy=taxonomy,
         channels=root.table("channels"),
+        panel=root.table("panel"),
     )
     return config
 

@@ -53,9 +53,7 @@ async def _run(sada: Sada, telegram: FakeChannel, sms: FakeChannel) -> None:
         if result.ticket_code:
             codes.append(result.ticket_code)
     # The SMS provider delivers the pothole report a second time (same provider message id).
-    again = await sms.push(
-        receive, BATCH[2][1], BATCH[2][2], message_id="batch-2"
-    )
+    again = await sms.push(receive, BATCH[2][1], BATCH[2][2], message_id="batch-2")
     _say(
         SMS,
         BATCH[2][1],

@@ -22,9 +22,23 @@ def _load(data: dict[str, Any], env: dict[str, str] | None = None) -> Any:
 def test_example_config_is_complete_and_valid() -> None:
     config = load_config(ROOT / "config.example.toml", env={})
     assert set(config.taxonomy.categories) == {
-        "waste_collection", "street_cleaning", "construction_debris", "green_space", "road_damage",
-        "surface_water", "snow_ice", "street_lighting", "traffic", "public_transport", "building_violation",
-        "sidewalk_obstruction", "stray_animals", "fire_safety", "social_harm", "noise_pollution", "general",
+        "waste_collection",
+        "street_cleaning",
+        "construction_debris",
+        "green_space",
+        "road_damage",
+        "surface_water",
+        "snow_ice",
+        "street_lighting",
+        "traffic",
+        "public_transport",
+        "building_violation",
+        "sidewalk_obstruction",
+        "stray_animals",
+        "fire_safety",
+        "social_harm",
+        "noise_pollution",
+        "general",
     }
     assert config.taxonomy.categories["fire_safety"].sla_days == 0
     assert config.taxonomy.department_of("street_lighting") == "lighting"
@@ -52,18 +66,28 @@ def test_defaults_without_a_file_use_the_shipped_taxonomy() -> None:
         ({"gateway": {"fallback_category": "nope"}}, "gateway.fallback_category", "unknown category"),
         ({"nlp": {"classifier": "magic"}}, "nlp.classifier", "must be one of"),
         ({"calendar": {"days_off": ["caturday"]}}, "calendar.days_off", "unknown weekday"),
-        ({"taxonomy": {"departments": {"a": "A"}, "categories": {"x": {"name": "X", "department": "b",
-                                                                      "sla_days": 1}}}},
-         "taxonomy.categories.x.department", "unknown department"),
-        ({"taxonomy": {"departments": {"a": "A"}, "categories": {"x": {"name": "X", "department": "a"}}}},
-         "taxonomy.categories.x.sla_days", "missing"),
+        (
+            {
+                "taxonomy": {
+                    "departments": {"a": "A"},
+                    "categories": {"x": {"name": "X", "department": "b", "sla_days": 1}},
+                }
+            },
+            "taxonomy.categories.x.department",
+            "unknown department",
+        ),
+        (
+            {"taxonomy": {"departments": {"a": "A"}, "categories": {"x": {"name": "X", "department": "a"}}}},
+            "taxonomy.categories.x.sla_days",
+            "missing",
+        ),
         ({"channels": {"demo": {"kind": "carrier-pigeon"}}}, "channels.demo.kind", "must be one of"),
     ],
 )
 def test_invalid_values_name_their_dotted_key(data: dict[str, Any], key: str, problem: str) -> None:
     with pytest.raises(ConfigError) as info:
         config = _load(data)
-        from bot.app import build_channels
+        from bot.channel_factory import build_channels
 
         build_channels(config.channels)
     assert info.value.key == key
@@ -87,10 +111,13 @@ def test_broken_file_is_reported(tmp_path: Path) -> None:
 
 def test_cli_exits_2_naming_the_key(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
-    config.write_text('[outbox]\nbatch_size = -1\n', encoding="utf-8")
+    config.write_text("[outbox]\nbatch_size = -1\n", encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "--config", str(config), "db", "status"],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 2
     assert "config: outbox.batch_size: must be at least 1, got -1" in proc.stderr

@@ -74,8 +74,9 @@ async def test_replies_go_before_bulk(rig: Rig) -> None:
 
 async def test_lease_expiry_recovers_rows_of_a_dead_process(rig: Rig) -> None:
     async with rig.store.transaction() as tx:
-        await tx.outbox.enqueue(OutboundMessage("tg", "tg:1", "hello"), ticket_id=None, priority=0,
-                                at=rig.clock.now())
+        await tx.outbox.enqueue(
+            OutboundMessage("tg", "tg:1", "hello"), ticket_id=None, priority=0, at=rig.clock.now()
+        )
         claimed = await tx.outbox.claim(["tg"], limit=10, now=rig.clock.now(), lease=timedelta(seconds=60))
     assert len(claimed) == 1  # ...and the process that claimed it dies here
     assert await rig.sada.dispatcher.run_once() == 0
@@ -86,8 +87,9 @@ async def test_lease_expiry_recovers_rows_of_a_dead_process(rig: Rig) -> None:
 
 async def test_only_own_channels_are_claimed(rig: Rig) -> None:
     async with rig.store.transaction() as tx:
-        await tx.outbox.enqueue(OutboundMessage("elsewhere", "x", "not mine"), ticket_id=None, priority=0,
-                                at=rig.clock.now())
+        await tx.outbox.enqueue(
+            OutboundMessage("elsewhere", "x", "not mine"), ticket_id=None, priority=0, at=rig.clock.now()
+        )
     assert await rig.sada.dispatcher.run_once() == 0
 
 
@@ -95,8 +97,9 @@ async def test_two_dispatchers_never_send_the_same_row_twice(rig: Rig) -> None:
     slow = FakeChannel("tg")
     async with rig.store.transaction() as tx:
         for i in range(60):
-            await tx.outbox.enqueue(OutboundMessage("tg", f"tg:{i}", f"m{i}"), ticket_id=None, priority=0,
-                                    at=rig.clock.now())
+            await tx.outbox.enqueue(
+                OutboundMessage("tg", f"tg:{i}", f"m{i}"), ticket_id=None, priority=0, at=rig.clock.now()
+            )
     settings = rig.sada.config.outbox
     a = Dispatcher(rig.store, {"tg": slow}, settings, rig.clock)
     b = Dispatcher(rig.store, {"tg": slow}, settings, rig.clock)

@@ -76,8 +76,14 @@ async def test_same_text_with_new_message_id_is_a_new_message(rig: Rig) -> None:
 async def test_status_query_in_every_digit_script(rig: Rig) -> None:
     code = (await rig.say(rig.chat, "tg:1", RUBBISH)).ticket_code
     arabic = code.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
-    for text in (code, persian_digits(code), arabic, f"پیگیری {persian_digits(code)}", f"کد رهگیری: {code}",
-                 f"{code[:3]} {code[3:6]} {code[6:]}"):
+    for text in (
+        code,
+        persian_digits(code),
+        arabic,
+        f"پیگیری {persian_digits(code)}",
+        f"کد رهگیری: {code}",
+        f"{code[:3]} {code[3:6]} {code[6:]}",
+    ):
         result = await rig.say(rig.sms, "+989120000000", text)
         assert result.intent == IntentKind.STATUS_QUERY, text
         assert result.ticket_code == code, text

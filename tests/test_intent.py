@@ -44,14 +44,25 @@ def test_detect(text: str, survey_open: bool, kind: IntentKind, code: str | None
     assert intent.code == code
 
 
-@pytest.mark.parametrize(("text", "answer"), [("1", SurveyAnswer.FIXED), ("٣١", SurveyAnswer.FIXED),
-                                              ("بله!", SurveyAnswer.FIXED), ("نه.", SurveyAnswer.NOT_FIXED),
-                                              ("33", SurveyAnswer.NOT_FIXED), ("رفع نشده", SurveyAnswer.NOT_FIXED)])
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("1", SurveyAnswer.FIXED),
+        ("٣١", SurveyAnswer.FIXED),
+        ("بله!", SurveyAnswer.FIXED),
+        ("نه.", SurveyAnswer.NOT_FIXED),
+        ("33", SurveyAnswer.NOT_FIXED),
+        ("رفع نشده", SurveyAnswer.NOT_FIXED),
+    ],
+)
 def test_survey_answers(text: str, answer: SurveyAnswer) -> None:
     assert detect(text, button=None, survey_open=True, min_request_letters=8).answer is answer
 
 
 def test_buttons() -> None:
-    assert detect("", button="survey:fixed", survey_open=True, min_request_letters=8).answer is SurveyAnswer.FIXED
+    assert (
+        detect("", button="survey:fixed", survey_open=True, min_request_letters=8).answer
+        is SurveyAnswer.FIXED
+    )
     assert detect("", button="survey:fixed", survey_open=False, min_request_letters=8).kind is K.HELP
     assert detect("", button="menu:status", survey_open=False, min_request_letters=8).kind is K.STATUS_QUERY

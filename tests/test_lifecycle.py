@@ -113,9 +113,13 @@ async def test_reclassify_is_logged_as_correction_and_tells_new_department(rig: 
     code = await _new(rig, "tg:1", "سلام آقا این کوچه ما پر خاک و نخاله ساختمونه همسایه ریخته")
     async with rig.store.transaction() as tx:
         ticket = await tx.tickets.by_code(code)
-        updated = await rig.lifecycle.reclassify(tx, ticket, "street_cleaning", actor="op:1", reason="خاک کوچه")
+        updated = await rig.lifecycle.reclassify(
+            tx, ticket, "street_cleaning", actor="op:1", reason="خاک کوچه"
+        )
         assert updated.department == "urban_services" and not updated.needs_review
-        assert ("سلام آقا این کوچه ما پر خاک و نخاله ساختمونه همسایه ریخته", "street_cleaning") in \
-            await tx.tickets.corrections()
+        assert (
+            "سلام آقا این کوچه ما پر خاک و نخاله ساختمونه همسایه ریخته",
+            "street_cleaning",
+        ) in await tx.tickets.corrections()
         with pytest.raises(LifecycleError):
             await rig.lifecycle.reclassify(tx, updated, "no_such_category", actor="op:1", reason="x")

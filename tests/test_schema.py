@@ -20,8 +20,17 @@ async def test_empty_store_is_created_at_head(store_url: str) -> None:
         assert state.current == head_revision() and state.up_to_date
         async with store.engine.connect() as conn:
             tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
-        assert {"citizens", "identities", "inbound_messages", "tickets", "ticket_events", "ticket_reporters",
-                "outbox", "users", "surveys"} <= tables
+        assert {
+            "citizens",
+            "identities",
+            "inbound_messages",
+            "tickets",
+            "ticket_events",
+            "ticket_reporters",
+            "outbox",
+            "users",
+            "surveys",
+        } <= tables
         assert (await store.ensure_ready()).up_to_date  # idempotent
     finally:
         await store.aclose()
@@ -57,8 +66,13 @@ def test_cli_db_upgrade_and_status(tmp_path: Path) -> None:
     config.write_text('[store]\nurl = "sqlite+aiosqlite:///state/sada.db"\n', encoding="utf-8")
 
     def sada(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "bot", "--config", str(config), *args],
-                              capture_output=True, text=True, timeout=120, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "bot", "--config", str(config), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
 
     before = sada("db", "status")
     assert before.returncode == 1 and "run `sada db upgrade`" in before.stdout

@@ -24,7 +24,8 @@ def _free_port() -> int:
 def _config(tmp_path: Path, port: int = 0) -> Path:
     config = tmp_path / "config.toml"
     config.write_text(
-        f'[service]\nport = {port}\n[store]\nurl = "sqlite+aiosqlite:///sada.db"\n[nlp]\nclassifier = "keywords"\n',
+        f"[service]\nport = {port}\n"
+        '[store]\nurl = "sqlite+aiosqlite:///sada.db"\n[nlp]\nclassifier = "keywords"\n',
         encoding="utf-8",
     )
     return config
@@ -34,7 +35,9 @@ def test_serve_reports_health_and_drains_on_sigterm(tmp_path: Path) -> None:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "--config", str(_config(tmp_path, port)), "serve"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         body = None
@@ -65,7 +68,10 @@ def test_chat_files_a_request_and_reads_its_status(tmp_path: Path) -> None:
     first = subprocess.run(
         [sys.executable, "-m", "bot", "--config", str(config), "chat", "--echo"],
         input="سلام\nسلام، چراغ های کوچه ما سه شبه خاموشه و کوچه تاریکه\n",
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert first.returncode == 0, first.stderr
     assert "کد پیگیری" in first.stdout
@@ -75,15 +81,24 @@ def test_chat_files_a_request_and_reads_its_status(tmp_path: Path) -> None:
     second = subprocess.run(
         [sys.executable, "-m", "bot", "--config", str(config), "chat", "--echo"],
         input=f"پیگیری {first.stdout.split('کد پیگیری:')[1].split()[0]}\n",
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert second.returncode == 0, second.stderr
     assert "وضعیت درخواست" in second.stdout and "روشنایی معابر" in second.stdout
 
 
 def test_simulate_runs_the_batch(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "bot", "--config", str(_config(tmp_path)), "simulate"],
-                          capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(_config(tmp_path)), "simulate"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "duplicate=True" in proc.stdout and "survey_answer" in proc.stdout
     assert "پیدا نشد" in proc.stdout
