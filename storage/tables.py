@@ -234,3 +234,16 @@ class LoginAttemptRow(Base):
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
     success: Mapped[bool] = mapped_column(Boolean)
+
+
+class CannedReplyRow(Base):
+    """Editable Persian replies staff pick when changing a status (per status, optionally per category)."""
+
+    __tablename__ = "canned_replies"
+    __table_args__ = (Index("ix_canned_replies_status_category", "status", "category"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(100))
