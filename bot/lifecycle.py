@@ -163,11 +163,19 @@ class Lifecycle:
                 "reason": reason,
             },
         )
-        if department != ticket.department:
-            await self.notify(tx, updated, "now_referred")
+        # Moving to `referred` already tells the citizen the (new) department: say it once, not twice.
         if updated.status in (S.REGISTERED, S.REOPENED):
             updated = await self.change_status(tx, updated, S.REFERRED, actor=actor)
+        elif department != ticket.department:
+            await self.notify(tx, updated, "now_referred")
         return updated
+
+    async def add_note(self, tx: Transaction, ticket: Ticket, *, actor: str, text: str) -> None:
+        """An internal note in the ticket's history; the citizen is not told."""
+        text = text.strip()
+        if not text:
+            raise LifecycleError("a note needs text")
+        await tx.tickets.add_event(ticket.id, EventKind.NOTE, self._clock.now(), actor, {"note": text})
 
     async def merge(self, tx: Transaction, duplicate: Ticket, survivor: Ticket, *, actor: str) -> Ticket:
         """Close `duplicate` into `survivor`; its reporters follow the survivor from now on."""

@@ -38,7 +38,7 @@ class NewTicket:
     due_at: datetime | None
 
 
-def _ticket(row: TicketRow) -> Ticket:
+def ticket_from_row(row: TicketRow) -> Ticket:
     return Ticket(
         id=row.id,
         tracking_code=row.tracking_code,
@@ -106,7 +106,7 @@ class TicketRepository:
         )
         self._s.add(row)
         await self._s.flush()
-        return _ticket(row)
+        return ticket_from_row(row)
 
     async def get(self, ticket_id: int, *, for_update: bool = False) -> Ticket | None:
         """One ticket by id (row-locked on PostgreSQL when `for_update`)."""
@@ -114,12 +114,12 @@ class TicketRepository:
         if for_update:
             stmt = stmt.with_for_update()
         row = await self._s.scalar(stmt)
-        return None if row is None else _ticket(row)
+        return None if row is None else ticket_from_row(row)
 
     async def by_code(self, code: str) -> Ticket | None:
         """One ticket by tracking code."""
         row = await self._s.scalar(select(TicketRow).where(TicketRow.tracking_code == code))
-        return None if row is None else _ticket(row)
+        return None if row is None else ticket_from_row(row)
 
     async def update(self, ticket_id: int, at: datetime, **values: Any) -> Ticket:
         """Change columns of a ticket (status, category, flags…) and bump `updated_at`."""
@@ -131,7 +131,7 @@ class TicketRepository:
         )
         row = await self._s.get(TicketRow, ticket_id, populate_existing=True)
         assert row is not None  # noqa: S101 - updated just above
-        return _ticket(row)
+        return ticket_from_row(row)
 
     async def add_reporter(self, ticket_id: int, identity_id: int, at: datetime) -> bool:
         """Make `identity_id` hear about this ticket; False when it already does."""
@@ -205,7 +205,7 @@ class TicketRepository:
             .order_by(TicketRow.created_at.desc())
             .limit(limit)
         )
-        return [_ticket(r) for r in rows]
+        return [ticket_from_row(r) for r in rows]
 
     async def for_identity(self, identity_id: int, limit: int = 5) -> list[Ticket]:
         """The latest tickets this identity reported."""
@@ -216,7 +216,7 @@ class TicketRepository:
             .order_by(TicketRow.id.desc())
             .limit(limit)
         )
-        return [_ticket(r) for r in rows]
+        return [ticket_from_row(r) for r in rows]
 
     async def count(self) -> int:
         """How many tickets there are."""
@@ -225,7 +225,7 @@ class TicketRepository:
     async def recent(self, limit: int = 50) -> list[Ticket]:
         """The newest tickets."""
         rows = await self._s.scalars(select(TicketRow).order_by(TicketRow.id.desc()).limit(limit))
-        return [_ticket(r) for r in rows]
+        return [ticket_from_row(r) for r in rows]
 
     async def corrections(self) -> list[tuple[str, str]]:
         """(ticket text, corrected category) for every operator reclassification, latest per ticket."""

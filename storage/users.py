@@ -26,7 +26,8 @@ class User:
     password_hash: str
 
 
-def _user(row: UserRow) -> User:
+def user_from_row(row: UserRow) -> User:
+    """The domain user of a row."""
     return User(
         id=row.id,
         username=row.username,
@@ -69,12 +70,22 @@ class UserRepository:
         )
         self._s.add(row)
         await self._s.flush()
-        return _user(row)
+        return user_from_row(row)
+
+    async def get(self, user_id: int) -> User | None:
+        """One user by id."""
+        row = await self._s.get(UserRow, user_id)
+        return None if row is None else user_from_row(row)
+
+    async def all(self) -> list[User]:
+        """Every user, by login name."""
+        rows = await self._s.scalars(select(UserRow).order_by(UserRow.username))
+        return [user_from_row(r) for r in rows]
 
     async def by_username(self, username: str) -> User | None:
         """One user by login name."""
         row = await self._s.scalar(select(UserRow).where(UserRow.username == username))
-        return None if row is None else _user(row)
+        return None if row is None else user_from_row(row)
 
     async def set_password_hash(self, username: str, password_hash: str) -> bool:
         """Replace a password hash; False when no such user."""

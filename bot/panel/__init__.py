@@ -1,14 +1,67 @@
-"""The operator and department web panel (server-rendered, Persian, right-to-left)."""
+"""The operator and department web panel (server-rendered, Persian, right-to-left).
+
+Mounted under /panel/ as an aiohttp sub-application, so its middlewares (security headers,
+Persian error pages, login and CSRF checks) guard the panel and nothing else on the service.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bot.panel import canned, login, ticket_actions, ticket_list, ticket_page, triage, user_admin
+from bot.panel.context import PANEL, Panel
+from bot.panel.rendering import error_pages, make_templates
+from bot.panel.security import authenticate, security_headers
+from bot.panel.sessions import Sessions
+from bot.panel.settings import read_panel_settings
+
 if TYPE_CHECKING:
     from bot.app import Sada
 
+STATIC = Path(__file__).parent / "static"
+
 
 def setup_panel(app: web.Application, sada: Sada) -> None:
-    """Mount the panel's routes on the service's aiohttp application (none yet)."""
+    """Mount the panel on the service's aiohttp application (config errors raise ConfigError)."""
+    settings = read_panel_settings(sada.config.panel)
+    panel_app = web.Application(middlewares=[security_headers, error_pages, authenticate])
+    panel_app[PANEL] = Panel(
+        sada=sada,
+        settings=settings,
+        templates=make_templates(),
+        sessions=Sessions(sada.store, sada.clock, settings),
+    )
+    r = panel_app.router
+    r.add_static("/static/", STATIC, name="static")
+    r.add_get("/login", login.login_form, name="login")
+    r.add_post("/login", login.login_submit, name="login_submit")
+    r.add_post("/logout", login.logout, name="logout")
+    r.add_get("/", login.home, name="home")
+    r.add_get("/triage", triage.triage, name="triage")
+    r.add_get("/tickets", ticket_list.ticket_list, name="tickets")
+    r.add_get("/tickets/{code}", ticket_page.ticket_page, name="ticket")
+    r.add_post("/tickets/{code}/reclassify", ticket_actions.reclassify, name="reclassify")
+    r.add_post("/tickets/{code}/reassign", ticket_actions.reassign, name="reassign")
+    r.add_post("/tickets/{code}/status", ticket_actions.change_status, name="status")
+    r.add_post("/tickets/{code}/merge", ticket_actions.merge, name="merge")
+    r.add_post("/tickets/{code}/note", ticket_actions.add_note, name="note")
+    r.add_get("/canned", canned.canned_page, name="canned")
+    r.add_post("/canned", canned.canned_save, name="canned_save")
+    r.add_post("/canned/{id}/delete", canned.canned_remove, name="canned_remove")
+    r.add_get("/users", user_admin.users_page, name="users")
+    r.add_post("/users", user_admin.user_add, name="user_add")
+    r.add_post("/users/{username}", user_admin.user_update, name="user_update")
+    app.add_subapp("/panel/", panel_app)
+    app.router.add_get("/panel", _to_panel)
+
+    async def seed(_app: web.Application) -> None:
+        await canned.seed_defaults(sada.store, sada.clock)
+
+    app.on_startup.append(seed)
+
+
+async def _to_panel(_request: web.Request) -> web.StreamResponse:
+    raise web.HTTPPermanentRedirect("/panel/")

@@ -1,0 +1,148 @@
+"""Every Persian word the panel shows that is not in a template: roles, history lines, notices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.models import EventKind, TicketEvent
+from bot.replies import STATUS_NAMES
+from bot.taxonomy import Taxonomy
+from nlp.letters import persian_digits
+
+ROLE_NAMES = {
+    "operator": "کارشناس پذیرش",
+    "staff": "کارشناس واحد",
+    "manager": "مدیر",
+    "admin": "مدیر سامانه",
+}
+
+PRIORITY_NAMES = {"normal": "عادی", "urgent": "فوری"}
+
+OUTBOX_STATUS_NAMES = {
+    "pending": "در صف ارسال",
+    "sending": "در حال ارسال",
+    "sent": "ارسال شد",
+    "delivered": "تحویل شد",
+    "failed": "ناموفق",
+}
+
+# Notices shown after an action redirects back (`?done=<key>`).
+NOTICES = {
+    "reclassified": "دسته‌بندی اصلاح شد و به شهروند اطلاع داده شد.",
+    "confirmed": "دسته‌بندی تأیید شد.",
+    "reassigned": "درخواست به واحد دیگر ارجاع شد.",
+    "status": "وضعیت تغییر کرد و پیام برای شهروند در صف ارسال است.",
+    "merged": "درخواست با درخواست دیگر ادغام شد.",
+    "noted": "یادداشت ثبت شد.",
+    "canned_saved": "پاسخ آماده ذخیره شد.",
+    "canned_removed": "پاسخ آماده حذف شد.",
+    "user_added": "کاربر ساخته شد.",
+    "user_saved": "تغییرات کاربر ذخیره شد.",
+}
+
+# Errors shown on a re-rendered form.
+ERRORS = {
+    "reason_required": "لطفاً دلیل اصلاح را بنویسید.",
+    "unknown_category": "دستهٔ انتخاب‌شده معتبر نیست.",
+    "unknown_department": "واحد انتخاب‌شده معتبر نیست.",
+    "same_department": "درخواست هم‌اکنون در همین واحد است.",
+    "bad_status": "این تغییر وضعیت برای این درخواست مجاز نیست.",
+    "note_required": "برای این وضعیت، توضیحی برای شهروند لازم است (متن یا پاسخ آماده).",
+    "bad_canned": "پاسخ آمادهٔ انتخاب‌شده با این وضعیت جور نیست.",
+    "merge_unknown": "درخواستی با این کد پیگیری پیدا نشد.",
+    "merge_invalid": "ادغام این دو درخواست ممکن نیست (درخواست مقصد باید باز باشد و با این یکی فرق کند).",
+    "note_empty": "متن یادداشت خالی است.",
+    "lifecycle": "این تغییر با وضعیت فعلی درخواست ممکن نیست.",
+    "bad_date": "تاریخ را به شکل ۱۴۰۵/۰۹/۰۱ بنویسید.",
+    "canned_empty": "متن پاسخ آماده خالی است.",
+    "user_invalid": "نام کاربری (حروف لاتین، رقم، نقطه، خط تیره)، نقش و واحد را درست وارد کنید.",
+    "user_exists": "این نام کاربری قبلاً ثبت شده است.",
+    "password_short": "گذرواژه کوتاه است.",
+    "self_disable": "نمی‌توانید حساب خودتان را غیرفعال کنید.",
+}
+
+HTTP_ERRORS = {
+    400: "درخواست نامعتبر است.",
+    403: "اجازهٔ این کار را ندارید. اگر فرمی را فرستادید، صفحه را دوباره باز کنید و دوباره بفرستید.",
+    404: "صفحه یا درخواستی با این نشانی پیدا نشد.",
+    405: "این نشانی این نوع درخواست را نمی‌پذیرد.",
+}
+
+
+def history_line(event: TicketEvent, taxonomy: Taxonomy) -> str:
+    """One line of a ticket's history in Persian."""
+    d: dict[str, Any] = event.data
+    cat = taxonomy.categories
+    deps = taxonomy.departments
+
+    def category(code: object) -> str:
+        return cat[str(code)].name if str(code) in cat else str(code)
+
+    def department(code: object) -> str:
+        return deps.get(str(code), str(code))
+
+    match event.kind:
+        case EventKind.CREATED:
+            return f"ثبت از کانال {d.get('channel', '')}"
+        case EventKind.CLASSIFIED:
+            confidence = persian_digits(f"{round(float(d.get('confidence', 0)) * 100)}")
+            return f"دسته‌بندی خودکار: {category(d.get('category'))} (اطمینان {confidence}٪)"
+        case EventKind.RECLASSIFIED:
+            if d.get("from_category") == d.get("to_category"):
+                if d.get("from_department") == d.get("to_department"):
+                    return f"تأیید دسته‌بندی: {category(d.get('to_category'))} — {d.get('reason', '')}"
+                return (
+                    f"ارجاع از «{department(d.get('from_department'))}» به "
+                    f"«{department(d.get('to_department'))}» — دلیل: {d.get('reason', '')}"
+                )
+            return (
+                f"اصلاح دسته از «{category(d.get('from_category'))}» به «{category(d.get('to_category'))}»"
+                f" و واحد «{department(d.get('to_department'))}» — دلیل: {d.get('reason', '')}"
+            )
+        case EventKind.STATUS_CHANGED:
+            line = f"وضعیت: {status_name(d.get('from'))} ← {status_name(d.get('to'))}"
+            if d.get("into"):
+                line += f" (ادغام در {persian_digits(str(d['into']))})"
+            if d.get("note"):
+                line += f" — {d['note']}"
+            return line
+        case EventKind.MERGED:
+            return f"درخواست {persian_digits(str(d.get('merged', '')))} در این درخواست ادغام شد"
+        case EventKind.REPORTER_ADDED:
+            return "گزارش‌دهندهٔ تازه به درخواست پیوست"
+        case EventKind.SURVEY_SENT:
+            return "پرسش رضایت برای شهروند فرستاده شد"
+        case EventKind.SURVEY_ANSWER:
+            return "پاسخ شهروند: " + ("رفع شده" if d.get("answer") == "fixed" else "رفع نشده")
+        case EventKind.DELIVERY_FAILED:
+            return "ارسال پیام به شهروند ناموفق بود"
+        case EventKind.NOTE:
+            return f"یادداشت: {d.get('note', '')}"
+        case EventKind.MESSAGE_IN:
+            return "پیام تازه از شهروند"
+        case EventKind.MESSAGE_OUT:
+            return "پیام به شهروند"
+    return str(event.kind)  # pragma: no cover - the match covers every kind
+
+
+def status_name(value: object) -> str:
+    """The Persian name of a status value."""
+    for status, name in STATUS_NAMES.items():
+        if status.value == value:
+            return name
+    return str(value)
+
+
+def actor_name(actor: str) -> str:
+    """Who did it, in Persian: a user, the model, the system or a citizen."""
+    kind, _, rest = actor.partition(":")
+    match kind:
+        case "user":
+            return rest
+        case "model":
+            return "مدل دسته‌بندی"
+        case "citizen":
+            return "شهروند"
+        case "system":
+            return "سامانه"
+    return actor
