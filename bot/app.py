@@ -21,19 +21,13 @@ from bot.gateway import Gateway
 from bot.lifecycle import Lifecycle, SurveyPolicy
 from bot.panel import setup_panel
 from bot.surveys import SurveyCloser
-from bot.understanding import Understander
+from bot.understanding import Understander, load_understander
 from channels.base import Channel, RunningChannel, WebhookChannel
 from nlp.classification import Classifier
-from nlp.keywords import KeywordClassifier
+from nlp.places import DEFAULT_GAZETTEER_PATH, Gazetteer
 from storage.store import Store
 
 log = logging.getLogger(__name__)
-
-
-def build_classifier(config: AppConfig) -> Classifier:
-    """The configured classifier, loaded once per process."""
-    departments = config.taxonomy.category_departments()
-    return KeywordClassifier(departments, fallback_category=config.gateway.fallback_category)
 
 
 class Sada:
@@ -55,7 +49,7 @@ class Sada:
             s.url, busy_timeout_ms=s.busy_timeout_ms, pool_size=s.pool_size, echo=s.echo
         )
         self.channels: dict[str, Channel] = (
-            dict(channels) if channels is not None else build_channels(config.channels)
+            dict(channels) if channels is not None else build_channels(config.channels, store=self.store)
         )
         self.directory = ChannelDirectory({name: ch.medium for name, ch in self.channels.items()})
         self.lifecycle = Lifecycle(
@@ -65,24 +59,33 @@ class Sada:
             SurveyPolicy(answer_within=timedelta(days=config.survey.close_after_days)),
             days_off=config.calendar.days_off,
         )
-        self.understander = Understander(classifier or build_classifier(config))
+        self._classifier = classifier
+        self._gateway: Gateway | None = None
         self.dispatcher = Dispatcher(self.store, self.channels, config.outbox, self.clock)
-        self.gateway = Gateway(
-            self.store,
-            self.understander,
-            self.lifecycle,
-            config.taxonomy,
-            config.gateway,
-            self.clock,
-            days_off=config.calendar.days_off,
-            on_commit=self.dispatcher.wake,
-        )
         self.surveys = SurveyCloser(self.store, self.lifecycle, self.clock, config.survey.check_interval)
         self._tasks: list[asyncio.Task[None]] = []
 
+    @property
+    def gateway(self) -> Gateway:
+        """The front door (exists once `start()` has loaded the classifier)."""
+        if self._gateway is None:
+            raise RuntimeError("Sada.start() builds the gateway: call it first")
+        return self._gateway
+
     async def start(self, *, workers: bool = True) -> None:
-        """Make the store ready, then start the background workers and polling channels."""
+        """Make the store ready, load nlp, then start the background workers and polling channels."""
         await self.store.ensure_ready()
+        understander = await self._load_understander()
+        self._gateway = Gateway(
+            self.store,
+            understander,
+            self.lifecycle,
+            self.config.taxonomy,
+            self.config.gateway,
+            self.clock,
+            days_off=self.config.calendar.days_off,
+            on_commit=self.dispatcher.wake,
+        )
         if workers:
             self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox"))
             self._tasks.append(asyncio.create_task(self.surveys.run(), name="surveys"))
@@ -91,6 +94,24 @@ class Sada:
                     self._tasks.append(
                         asyncio.create_task(channel.run(self.gateway.receive), name=channel.name)
                     )
+
+    async def _load_understander(self) -> Understander:
+        nlp = self.config.nlp
+        if self._classifier is not None:
+            gazetteer = Gazetteer.load(nlp.gazetteer_path or DEFAULT_GAZETTEER_PATH)
+            return Understander(self._classifier, gazetteer=gazetteer)
+        async with self.store.transaction() as tx:
+            corrections = await tx.tickets.corrections()
+        # Loading (or, the first time, training) takes seconds: keep the event loop free meanwhile.
+        return await asyncio.to_thread(
+            load_understander,
+            nlp.classifier,
+            self.config.taxonomy.category_departments(),
+            model_path=nlp.model_path,
+            gazetteer_path=nlp.gazetteer_path,
+            fallback_category=self.config.gateway.fallback_category,
+            corrections=corrections,
+        )
 
     async def stop(self) -> None:
         """Stop workers (each finishes its current step), close channels and the store."""

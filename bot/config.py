@@ -203,7 +203,7 @@ def _gateway(t: Table, taxonomy: Taxonomy) -> GatewaySettings:
     s = GatewaySettings(
         fallback_category=t.str("fallback_category", "general"),
         duplicate_window_hours=t.int("duplicate_window_hours", 72, minimum=0),
-        duplicate_threshold=t.float("duplicate_threshold", 0.6, minimum=0, maximum=1),
+        duplicate_threshold=t.float("duplicate_threshold", 75.0, minimum=0, maximum=100),
         min_request_letters=t.int("min_request_letters", 6, minimum=1),
     )
     if s.fallback_category not in taxonomy.categories:
@@ -237,7 +237,7 @@ def _survey(t: Table) -> SurveySettings:
 def _nlp(t: Table) -> NlpSettings:
     s = NlpSettings(
         classifier=t.choice("classifier", ("model", "keywords"), "model"),
-        model_path=t.path_value("model_path", "var/model.pkl"),
+        model_path=t.path_value("model_path", "var/nlp-model.zip"),
         gazetteer_path=t.path_value("gazetteer_path") if t.has("gazetteer_path") else None,
     )
     t.check_unknown()

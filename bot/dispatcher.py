@@ -3,7 +3,13 @@
 Retryable failures (429, 5xx, timeouts, connection errors) back off exponentially with full
 jitter, honouring a provider's retry-after; after `max_attempts`, or on a permanent error, the
 row fails and the failure is written on the ticket's history. Replies go before bulk sends
-(priority), and each channel's rows are sent in order while channels proceed in parallel.
+(priority). Each channel is its own queue: channels proceed in parallel, and inside a channel
+each recipient's rows go in order while different recipients proceed concurrently (the channel's
+own rate limiter paces them: Telegram ≤ 30/s per bot and ≤ 1/s per chat, SMS per account).
+
+A chat channel configured with `fallback_sms` reroutes to SMS when the citizen blocked the bot
+(Telegram 403) and shared a phone number; later replies to that chat go straight to SMS.
+Delivery reports from providers update the rows they name.
 """
 
 from __future__ import annotations
@@ -14,21 +20,29 @@ import logging
 import random
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.clock import Clock
 from bot.config import OutboxSettings
-from bot.models import EventKind, OutboxItem, SendError
-from channels.base import Channel
+from bot.models import EventKind, OutboxItem, SendError, SendResult
+from channels.base import Channel, DeliveryReport, DeliveryStatus, RecipientBlocked, ReportingChannel
 from storage.store import Store
 
 log = logging.getLogger(__name__)
+
+FAILED_DELIVERY = frozenset({DeliveryStatus.UNDELIVERED, DeliveryStatus.FAILED})
 
 
 def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
     """Seconds to wait before retry number `attempt` (1-based): full jitter over base·2^(attempt-1)."""
     ceiling = min(cap, base * (2 ** (attempt - 1)))
     return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+def _fallback_of(channel: Channel) -> str | None:
+    value = getattr(channel, "fallback_sms", None)
+    return value if isinstance(value, str) and value else None
 
 
 class Dispatcher:
@@ -43,6 +57,7 @@ class Dispatcher:
         *,
         rng: random.Random | None = None,
         send_timeout: float = 30.0,
+        concurrency: int = 16,
     ) -> None:
         self._store = store
         self._channels = dict(channels)
@@ -50,8 +65,12 @@ class Dispatcher:
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._send_timeout = send_timeout
+        self._concurrency = concurrency
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        for channel in self._channels.values():
+            if isinstance(channel, ReportingChannel):
+                channel.bind_delivery(self.delivery_report)
 
     def wake(self) -> None:
         """Something was queued: look now instead of at the next poll."""
@@ -78,6 +97,7 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         """Claim one batch and deliver it; returns how many rows were claimed."""
+        reroutes: dict[tuple[str, str], str] = {}
         async with self._store.transaction() as tx:
             items = await tx.outbox.claim(
                 self._channels.keys(),
@@ -85,12 +105,18 @@ class Dispatcher:
                 now=self._clock.now(),
                 lease=timedelta(seconds=self._settings.lease_seconds),
             )
+            by_channel: dict[str, list[OutboxItem]] = defaultdict(list)
+            for item in items:
+                by_channel[item.message.channel].append(item)
+            for name, batch in by_channel.items():
+                if _fallback_of(self._channels[name]):
+                    phones = await tx.citizens.sms_fallbacks(name, {i.message.address for i in batch})
+                    reroutes.update({(name, address): phone for address, phone in phones.items()})
         if not items:
             return 0
-        by_channel: dict[str, list[OutboxItem]] = defaultdict(list)
-        for item in items:
-            by_channel[item.message.channel].append(item)
-        await asyncio.gather(*(self._deliver(name, batch) for name, batch in by_channel.items()))
+        await asyncio.gather(
+            *(self._deliver_channel(name, batch, reroutes) for name, batch in by_channel.items())
+        )
         return len(items)
 
     async def drain(self, *, max_passes: int = 1000) -> None:
@@ -99,22 +125,70 @@ class Dispatcher:
             if not await self.run_once():
                 return
 
-    async def _deliver(self, channel_name: str, items: list[OutboxItem]) -> None:
-        channel = self._channels[channel_name]
+    async def _deliver_channel(
+        self, name: str, items: list[OutboxItem], reroutes: Mapping[tuple[str, str], str]
+    ) -> None:
+        by_address: dict[str, list[OutboxItem]] = defaultdict(list)
         for item in items:
-            try:
-                result = await asyncio.wait_for(channel.send(item.message), timeout=self._send_timeout)
-            except SendError as exc:
-                await self._failed(item, str(exc), retryable=exc.retryable, retry_after=exc.retry_after)
-            except (TimeoutError, OSError) as exc:
-                await self._failed(item, f"{type(exc).__name__}: {exc}", retryable=True, retry_after=None)
-            except Exception as exc:  # a bug in an adapter must not lose the row: retry, loudly
-                log.exception("outbox=%s channel=%s send raised", item.id, channel_name)
-                await self._failed(item, f"{type(exc).__name__}: {exc}", retryable=True, retry_after=None)
+            by_address[item.message.address].append(item)
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def in_order(queue: list[OutboxItem]) -> None:
+            async with gate:
+                for item in queue:
+                    await self._deliver(name, item, reroutes.get((name, item.message.address)))
+
+        await asyncio.gather(*(in_order(queue) for queue in by_address.values()))
+
+    async def _deliver(self, channel_name: str, item: OutboxItem, phone: str | None) -> None:
+        try:
+            if phone is not None:
+                result = await self._send_by_sms(channel_name, item, phone)
             else:
-                async with self._store.transaction() as tx:
-                    await tx.outbox.mark_sent(item.id, result.provider_message_id, self._clock.now())
-                log.info("outbox=%s ticket=%s channel=%s sent", item.id, item.ticket_id, channel_name)
+                try:
+                    result = await self._send(self._channels[channel_name], item)
+                except RecipientBlocked:
+                    phone = await self._blocked(channel_name, item)
+                    if phone is None:
+                        raise
+                    result = await self._send_by_sms(channel_name, item, phone)
+        except SendError as exc:
+            await self._failed(item, str(exc), retryable=exc.retryable, retry_after=exc.retry_after)
+        except (TimeoutError, OSError) as exc:
+            await self._failed(item, f"{type(exc).__name__}", retryable=True, retry_after=None)
+        except Exception as exc:  # a bug in an adapter must not lose the row: retry, loudly
+            log.exception("outbox=%s channel=%s send raised", item.id, channel_name)
+            await self._failed(item, f"{type(exc).__name__}: {exc}", retryable=True, retry_after=None)
+        else:
+            async with self._store.transaction() as tx:
+                await tx.outbox.mark_sent(item.id, result.provider_message_id, self._clock.now())
+            log.info("outbox=%s ticket=%s channel=%s sent", item.id, item.ticket_id, channel_name)
+
+    async def _send(self, channel: Channel, item: OutboxItem) -> SendResult:
+        return await asyncio.wait_for(channel.send(item.message), timeout=self._send_timeout)
+
+    async def _send_by_sms(self, channel_name: str, item: OutboxItem, phone: str) -> SendResult:
+        sms_name = _fallback_of(self._channels[channel_name])
+        sms = self._channels.get(sms_name or "")
+        if sms is None:
+            raise SendError(
+                f"{channel_name}: fallback SMS channel {sms_name!r} is not running", retryable=False
+            )
+        message = replace(item.message, channel=sms.name, address=phone, buttons=())
+        log.info(
+            "outbox=%s ticket=%s channel=%s rerouted to %s", item.id, item.ticket_id, channel_name, sms.name
+        )
+        return await self._send(sms, replace(item, message=message))
+
+    async def _blocked(self, channel_name: str, item: OutboxItem) -> str | None:
+        """The citizen blocked the bot: remember it; the phone to fall back to, if any."""
+        async with self._store.transaction() as tx:
+            await tx.citizens.mark_unreachable(channel_name, item.message.address)
+            phone = await tx.citizens.phone_at(channel_name, item.message.address)
+        log.warning(
+            "outbox=%s ticket=%s channel=%s recipient blocked the bot", item.id, item.ticket_id, channel_name
+        )
+        return phone if _fallback_of(self._channels[channel_name]) else None
 
     async def _failed(
         self, item: OutboxItem, error: str, *, retryable: bool, retry_after: float | None
@@ -153,3 +227,20 @@ class Dispatcher:
                     },
                 )
         log.error("outbox=%s ticket=%s failed after %d attempts: %s", item.id, item.ticket_id, attempt, error)
+
+    async def delivery_report(self, report: DeliveryReport) -> int:
+        """A provider's delivery report: update the rows it names; returns how many matched."""
+        now = self._clock.now()
+        async with self._store.transaction() as tx:
+            rows = await tx.outbox.record_delivery(report.provider_message_id, report.status.value)
+            if report.status in FAILED_DELIVERY:
+                for outbox_id, ticket_id in rows:
+                    if ticket_id is not None:
+                        await tx.tickets.add_event(
+                            ticket_id,
+                            EventKind.DELIVERY_FAILED,
+                            now,
+                            f"provider:{report.channel}",
+                            {"outbox_id": outbox_id, "delivery": report.provider_status},
+                        )
+        return len(rows)

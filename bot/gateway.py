@@ -32,12 +32,18 @@ from bot.tracking import is_valid, new_code
 from bot.understanding import Understander
 from bot.workdays import due_at
 from storage.store import Store, Transaction
+from storage.surveys import Survey
 from storage.tickets import NewTicket
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 10_000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _meta_str(msg: InboundMessage, key: str) -> str | None:
+    value = msg.meta.get(key)
+    return value if isinstance(value, str) and value else None
 
 
 def clean_text(text: str) -> str:
@@ -86,7 +92,7 @@ class Gateway:
                     duplicate=True,
                     ticket_code=prior.ticket_code if prior else None,
                 )
-            survey = await tx.surveys.open_for_identity(identity.id)
+            survey = await self._open_survey(tx, identity)
             intent = detect(
                 text,
                 button=msg.button,
@@ -160,7 +166,7 @@ class Gateway:
     async def _survey_answer(
         self, tx: Transaction, intent: Intent, identity: Identity, text: str
     ) -> tuple[ReceiveResult, int | None]:
-        survey = await tx.surveys.open_for_identity(identity.id)
+        survey = await self._open_survey(tx, identity)
         assert survey is not None and intent.answer is not None  # noqa: S101 - detect() checked both
         now = self._clock.now()
         await tx.surveys.answer(survey.id, intent.answer, now)
@@ -192,6 +198,16 @@ class Gateway:
             intent=intent.kind, duplicate=False, ticket_code=ticket.tracking_code, replies=replies
         ), ticket.id
 
+    async def _open_survey(self, tx: Transaction, identity: Identity) -> Survey | None:
+        """The open survey for this identity, else for another identity of the same citizen (a
+        hotline caller answering by SMS: identities are linked by phone in storage.citizens)."""
+        survey = await tx.surveys.open_for_identity(identity.id)
+        if survey is None:
+            for other in await tx.citizens.identity_ids(identity.citizen_id):
+                if other != identity.id and (survey := await tx.surveys.open_for_identity(other)):
+                    break
+        return survey
+
     async def _new_request(
         self, tx: Transaction, msg: InboundMessage, text: str, identity: Identity
     ) -> tuple[ReceiveResult, int | None]:
@@ -205,6 +221,7 @@ class Gateway:
             return await self._link(tx, existing, identity, msg, text)
         category = self._taxonomy.categories[cls.category]
         priority = Priority(cls.priority.value)
+        needs_review = cls.needs_review or msg.meta.get("needs_review") is True
         ticket = await tx.tickets.create(
             NewTicket(
                 tracking_code=await self._unused_code(tx),
@@ -217,10 +234,11 @@ class Gateway:
                 confidence=cls.confidence,
                 model_version=cls.model_version,
                 top_k=cls.top_k,
-                needs_review=cls.needs_review,
+                # A channel may ask for review itself (hotline: low speech-recognition confidence).
+                needs_review=needs_review,
                 priority=priority,
                 status=TicketStatus.REGISTERED,
-                district=found.district,
+                district=found.district or _meta_str(msg, "district"),
                 location_text=found.place,
                 latitude=msg.location.latitude if msg.location else None,
                 longitude=msg.location.longitude if msg.location else None,
@@ -246,12 +264,12 @@ class Gateway:
                 "department": cls.department,
                 "confidence": cls.confidence,
                 "top_k": [list(p) for p in cls.top_k],
-                "needs_review": cls.needs_review,
+                "needs_review": needs_review,
                 "priority": cls.priority.value,
                 "urgent_reasons": list(cls.urgent_reasons),
             },
         )
-        if not cls.needs_review:
+        if not needs_review:
             ticket = await tx.tickets.update(ticket.id, now, status=TicketStatus.REFERRED)
             await tx.tickets.add_event(
                 ticket.id,
@@ -264,7 +282,7 @@ class Gateway:
             "created_urgent"
             if priority is Priority.URGENT
             else "created_review"
-            if cls.needs_review
+            if needs_review
             else "created"
         )
         await self._life.tell(tx, identity, template, ticket=ticket, when=when(now))
@@ -273,7 +291,7 @@ class Gateway:
             ticket.id,
             msg.channel,
             cls.category,
-            cls.needs_review,
+            needs_review,
         )
         return ReceiveResult(
             intent=IntentKind.NEW_REQUEST, duplicate=False, ticket_code=ticket.tracking_code, replies=1

@@ -1,13 +1,24 @@
-"""The bot's view of nlp/: normalise once, classify, locate, and score near-duplicates."""
+"""The bot's view of nlp/: normalise once, classify, locate, and score near-duplicates.
+
+The heavy objects (hazm normaliser, trained model, gazetteer) are built once per process by
+`load_understander` and shared by every request.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.models import Ticket
 from nlp.classification import Classification, Classifier
+from nlp.dataset import Example
+from nlp.duplicates import DuplicateCandidate, find_duplicate
 from nlp.letters import fold
+from nlp.places import DEFAULT_GAZETTEER_PATH, Gazetteer
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,54 +31,90 @@ class Understanding:
     place: str | None = None
 
 
-Normalize = Callable[[str], str]
-Locate = Callable[[str], tuple[str | None, str | None]]
-DuplicateScore = Callable[[Understanding, Sequence[Ticket], float], Ticket | None]
-
-
-def _simple_duplicate(found: Understanding, candidates: Sequence[Ticket], threshold: float) -> Ticket | None:
-    """Fallback scorer: token overlap within the same category and district."""
-    words = set(found.normalized.split())
-    best: tuple[float, Ticket | None] = (0.0, None)
-    for ticket in candidates:
-        if ticket.category != found.classification.category:
-            continue
-        if found.district and ticket.district and found.district != ticket.district:
-            continue
-        other = set(ticket.normalized_text.split())
-        score = len(words & other) / max(1, len(words | other))
-        if score > best[0]:
-            best = (score, ticket)
-    return best[1] if best[0] >= threshold else None
-
-
 class Understander:
-    """Holds the process-wide nlp objects (built once) behind small callables."""
+    """Holds the process-wide nlp objects behind one `understand` call."""
 
     def __init__(
         self,
         classifier: Classifier,
         *,
-        normalize: Normalize = fold,
-        locate: Locate | None = None,
-        duplicate: DuplicateScore = _simple_duplicate,
+        normalize: Callable[[str], str] = fold,
+        gazetteer: Gazetteer | None = None,
     ) -> None:
         self.classifier = classifier
         self._normalize = normalize
-        self._locate = locate
-        self._duplicate = duplicate
+        self._gazetteer = gazetteer
+        # A trained model can take text the caller already normalised: normalise only once.
+        self._classify_normalized = getattr(classifier, "classify_normalized", None)
 
     def understand(self, text: str) -> Understanding:
         """Normalise, classify and locate one message."""
         normalized = self._normalize(text)
-        classification = self.classifier.classify(text)
-        district, place = self._locate(text) if self._locate else (None, None)
+        if self._classify_normalized is not None:
+            classification = self._classify_normalized([normalized])[0]
+        else:
+            classification = self.classifier.classify(text)
+        location = self._gazetteer.locate(text) if self._gazetteer else None
         return Understanding(
-            normalized=normalized, classification=classification, district=district, place=place
+            normalized=normalized,
+            classification=classification,
+            district=location.district if location else None,
+            place=(location.place or location.text) if location else None,
         )
 
     def duplicate_of(
         self, found: Understanding, candidates: Sequence[Ticket], threshold: float
     ) -> Ticket | None:
-        """The open ticket this message repeats, if any."""
-        return self._duplicate(found, candidates, threshold) if candidates else None
+        """The open ticket this message repeats (same category, similar text, same place), if any."""
+        if not candidates:
+            return None
+        new = DuplicateCandidate(
+            key="new",
+            normalized_text=found.normalized,
+            category=found.classification.category,
+            district=found.district,
+            place=found.place,
+        )
+        by_key = {str(t.id): t for t in candidates}
+        match = find_duplicate(
+            new,
+            (
+                DuplicateCandidate(str(t.id), t.normalized_text, t.category, t.district, t.location_text)
+                for t in candidates
+            ),
+            threshold=threshold,
+        )
+        return by_key[match[0]] if match else None
+
+
+def load_understander(
+    kind: str,
+    departments: dict[str, str],
+    *,
+    model_path: Path,
+    gazetteer_path: Path | None,
+    fallback_category: str,
+    corrections: Sequence[tuple[str, str]] = (),
+) -> Understander:
+    """Build the configured classifier (training it if the artifact is missing or stale)."""
+    from nlp.keywords import KeywordClassifier
+
+    gazetteer = Gazetteer.load(gazetteer_path or DEFAULT_GAZETTEER_PATH)
+    if kind == "keywords":
+        return Understander(
+            KeywordClassifier(departments, fallback_category=fallback_category), gazetteer=gazetteer
+        )
+    from nlp.model import load_or_train
+    from nlp.normalizer import Normalizer
+
+    normalizer = Normalizer()
+    extra = [
+        Example(text=text, category=category, channel="correction")
+        for text, category in corrections
+        if category in departments
+    ]
+    model = load_or_train(
+        model_path, departments, extra, fallback_category=fallback_category, normalizer=normalizer
+    )
+    log.info("classifier %s loaded (%d operator corrections)", model.version, len(extra))
+    return Understander(model, normalize=normalizer.normalize, gazetteer=gazetteer)

@@ -34,6 +34,7 @@ class OutboxRecord:
     attempts: int
     last_error: str | None
     provider_message_id: str | None
+    delivery_status: str | None = None
 
 
 class OutboxRepository:
@@ -138,6 +139,25 @@ class OutboxRepository:
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
+    async def record_delivery(
+        self, provider_message_id: str, delivery_status: str
+    ) -> list[tuple[int, int | None]]:
+        """A provider's delivery report: set it on the rows sent with this id; returns (id, ticket_id)."""
+        result = await self._s.execute(
+            select(OutboxRow.id, OutboxRow.ticket_id).where(
+                OutboxRow.provider_message_id == provider_message_id
+            )
+        )
+        rows = [(row[0], row[1]) for row in result]
+        if rows:
+            await self._s.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_([r[0] for r in rows]))
+                .values(delivery_status=delivery_status[:32])
+                .execution_options(synchronize_session=False)
+            )
+        return rows
+
     async def _settle(self, item_id: int, **values: object) -> None:
         await self._s.execute(
             update(OutboxRow)
@@ -162,6 +182,7 @@ class OutboxRepository:
                 attempts=r.attempts,
                 last_error=r.last_error,
                 provider_message_id=r.provider_message_id,
+                delivery_status=r.delivery_status,
             )
             for r in await self._s.scalars(stmt)
         ]

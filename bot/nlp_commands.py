@@ -1,0 +1,93 @@
+"""`sada nlp train`, `sada nlp eval` and `sada classify`: the CLI side of nlp/.
+
+`sada classify` is a contract used by outside evaluation: JSON Lines on stdin, one JSON object per
+input line on stdout and nothing else there (logs go to stderr), exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bot.config import AppConfig
+from nlp.classification import Classifier
+from nlp.dataset import Example
+from storage.store import Store
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `nlp` (train, eval) and `classify`."""
+    nlp = sub.add_parser("nlp", help="train and evaluate the classifier")
+    nlp_sub = nlp.add_subparsers(dest="nlp_command", required=True)
+    nlp_sub.add_parser("train", help="train on the shipped data plus every operator correction").set_defaults(
+        run=_train
+    )
+    ev = nlp_sub.add_parser("eval", help="accuracy, macro-F1, per-class scores, confusions")
+    ev.add_argument("--data", required=True, type=Path, help="JSON Lines with text and category")
+    ev.set_defaults(run=_eval)
+    classify = sub.add_parser("classify", help="JSON Lines in → one routing decision per line out")
+    classify.set_defaults(run=_classify)
+
+
+async def corrections(config: AppConfig) -> list[Example]:
+    """Every operator reclassification in the store, as labelled examples."""
+    store = Store.from_url(config.store.url, busy_timeout_ms=config.store.busy_timeout_ms)
+    try:
+        await store.ensure_ready()
+        async with store.transaction() as tx:
+            pairs = await tx.tickets.corrections()
+    finally:
+        await store.aclose()
+    departments = config.taxonomy.category_departments()
+    return [Example(text=t, category=c, channel="correction") for t, c in pairs if c in departments]
+
+
+def load_classifier(config: AppConfig) -> Classifier:
+    """The configured classifier: the saved model as it is, or one trained on the shipped data."""
+    departments = config.taxonomy.category_departments()
+    fallback = config.gateway.fallback_category
+    if config.nlp.classifier == "keywords":
+        from nlp.keywords import KeywordClassifier
+
+        return KeywordClassifier(departments, fallback_category=fallback)
+    from nlp.model import Model, load_or_train
+    from nlp.normalizer import Normalizer
+
+    normalizer = Normalizer()
+    if config.nlp.model_path.exists():
+        # Use the artifact as trained (it may include operator corrections this command cannot see).
+        return Model.load(config.nlp.model_path, departments, normalizer=normalizer)
+    return load_or_train(
+        config.nlp.model_path, departments, fallback_category=fallback, normalizer=normalizer
+    )
+
+
+async def _train(_args: argparse.Namespace, config: AppConfig) -> int:
+    from nlp.cli import run_train
+
+    extra = await corrections(config)
+    run_train(
+        config.taxonomy.category_departments(),
+        extra,
+        config.nlp.model_path,
+        sys.stdout,
+        fallback_category=config.gateway.fallback_category,
+    )
+    return 0
+
+
+async def _eval(args: argparse.Namespace, config: AppConfig) -> int:
+    from nlp.cli import run_eval
+
+    if not args.data.exists():
+        print(f"sada: no such file: {args.data}", file=sys.stderr)
+        return 2
+    run_eval(load_classifier(config), args.data, sys.stdout)
+    return 0
+
+
+async def _classify(_args: argparse.Namespace, config: AppConfig) -> int:
+    from nlp.cli import run_classify
+
+    return run_classify(load_classifier(config), sys.stdin, sys.stdout)

@@ -1,0 +1,161 @@
+"""Kavenegar (kavenegar.com): send, inbound push and polling, delivery reports.
+
+Wire facts (protocols.md): `{base}/v1/{API_KEY}/{scope}/{method}.json`, GET or POST form; success
+is `return.status == 200` in the body, not the HTTP status. The push forwarding's field names are
+unverified, so inbound accepts from/sender, to/receptor, message/text/body, messageid/id in a form,
+a JSON object or the query string, by GET or POST.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.models import InboundMessage, OutboundMessage, SendError, SendResult
+from channels.base import DeliveryReport, DeliveryStatus, OnInbound
+from channels.phone import local_form, masked
+from channels.provider_http import ProviderHttp
+from channels.ratelimit import RateLimiter
+from channels.sms import SmsChannel, SmsFieldNames, parse_sms, report
+from channels.webhook import BadPayload, Guard, pick
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.kavenegar.com"
+
+# Entry status codes, from the official Go SDK (protocols.md).
+STATUS_MAP: dict[str, DeliveryStatus] = {
+    "1": DeliveryStatus.QUEUED,
+    "2": DeliveryStatus.QUEUED,  # scheduled
+    "4": DeliveryStatus.SENT,  # handed to the operator
+    "5": DeliveryStatus.SENT,
+    "10": DeliveryStatus.DELIVERED,
+    "11": DeliveryStatus.UNDELIVERED,
+    "13": DeliveryStatus.FAILED,  # cancelled
+    "14": DeliveryStatus.FAILED,  # filtered
+    "50": DeliveryStatus.DELIVERED,  # received (inbound)
+    "100": DeliveryStatus.UNKNOWN,
+}
+FINAL_FAILURES = {"11", "13", "14"}
+
+# `return.status` values that are worth retrying: 409 server busy, 418 not enough credit (someone
+# tops the account up), 429 throttled, 5xx. Everything else (bad key, bad receptor …) is final.
+RETRYABLE_RETURN = {409, 418, 429}
+
+
+class KavenegarChannel(SmsChannel):
+    """Kavenegar account: one line number, API key in the URL path."""
+
+    provider = "kavenegar"
+    names = SmsFieldNames()
+    reports = True
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        api_key: str,
+        sender: str,
+        guard: Guard | None,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = 15.0,
+        limiter: RateLimiter | None = None,
+        max_parts: int = 4,
+        poll_interval: float | None = None,
+    ) -> None:
+        super().__init__(name, guard=guard, limiter=limiter, max_parts=max_parts)
+        self._key = api_key
+        self._sender = sender
+        self._base = base_url.rstrip("/")
+        self._http = ProviderHttp(self.provider, timeout=timeout, secrets=[api_key])
+        self._poll_interval = poll_interval
+
+    def _url(self, scope: str, method: str) -> str:
+        return f"{self._base}/v1/{self._key}/{scope}/{method}.json"
+
+    def parse_report(self, fields: dict[str, str]) -> DeliveryReport | None:
+        """Delivery push: messageid/id and status (unverified names, so both are accepted)."""
+        return report(
+            self.name, pick(fields, ("messageid", "id")), pick(fields, ("status", "statuscode")), STATUS_MAP
+        )
+
+    async def _transmit(self, address: str, text: str, message: OutboundMessage) -> SendResult:
+        form = {"receptor": local_form(address), "sender": self._sender, "message": text}
+        if message.idempotency_key:
+            # localid makes Kavenegar answer a repeated request with the first send, not a second SMS.
+            form["localid"] = "".join(ch for ch in message.idempotency_key if ch.isdigit()) or "0"
+        reply = await self._http.request("POST", self._url("sms", "send"), data=form)
+        body = self._checked(reply.status, reply.body, reply.retry_after)
+        entries = body.get("entries") or []
+        if not entries or not isinstance(entries[0], dict):
+            raise SendError("kavenegar: no entry in the answer", retryable=False)
+        entry = entries[0]
+        status = str(entry.get("status", ""))
+        if status in FINAL_FAILURES:
+            raise SendError(f"kavenegar: status {status}", retryable=False)
+        log.debug("kavenegar accepted a message to %s", masked(address))
+        return SendResult(
+            provider_message_id=str(entry.get("messageid")), status=STATUS_MAP.get(status, "sent")
+        )
+
+    def _checked(self, http_status: int, body: Any, retry_after: float | None) -> dict[str, Any]:
+        """The body when `return.status` is 200; a typed SendError otherwise."""
+        if not isinstance(body, dict) or not isinstance(body.get("return"), dict):
+            retryable = http_status >= 500
+            raise SendError(f"kavenegar: unreadable answer (HTTP {http_status})", retryable=retryable)
+        code = body["return"].get("status")
+        if code == 200:
+            return body
+        message = self._http.safe(str(body["return"].get("message", "")))
+        retryable = isinstance(code, int) and (code in RETRYABLE_RETURN or code >= 500)
+        raise SendError(f"kavenegar: return {code} {message}", retryable=retryable, retry_after=retry_after)
+
+    # --- inbound polling (an alternative to push forwarding) -----------------------------------
+
+    async def poll_once(self) -> list[InboundMessage]:
+        """Fetch unread inbound SMS (`sms/receive`); Kavenegar marks what it returns as read."""
+        reply = await self._http.request(
+            "GET", self._url("sms", "receive"), params={"linenumber": self._sender, "isread": "0"}
+        )
+        body = self._checked(reply.status, reply.body, reply.retry_after)
+        messages = []
+        for entry in body.get("entries") or []:
+            if not isinstance(entry, dict):
+                continue
+            fields = {k: str(v) for k, v in entry.items() if v is not None}
+            try:
+                messages.append(parse_sms(fields, self.names, channel=self.name, now=datetime.now(UTC)))
+            except BadPayload as exc:
+                log.warning("channel=%s skipped a polled entry: %s", self.name, exc)
+        return messages
+
+    async def run(self, on_inbound: OnInbound) -> None:
+        """Poll `sms/receive` every `poll_interval` seconds (only when polling is configured).
+
+        What Kavenegar returned is already marked read there, so fetched messages stay in memory
+        until the gateway has committed them, surviving store outages (not a process restart).
+        """
+        if self._poll_interval is None:
+            return
+        pending: deque[InboundMessage] = deque()
+        while True:
+            try:
+                pending.extend(await self.poll_once())
+            except SendError as exc:
+                log.warning("channel=%s poll failed: %s", self.name, exc)
+            try:
+                while pending:
+                    await on_inbound(pending[0])
+                    pending.popleft()
+            except Exception as exc:  # the store is down: keep the messages and try again
+                log.error("channel=%s polled message not stored: %s", self.name, type(exc).__name__)
+            await asyncio.sleep(self._poll_interval)
+
+    async def aclose(self) -> None:
+        """Close the HTTP pool."""
+        with contextlib.suppress(Exception):
+            await self._http.aclose()

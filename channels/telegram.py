@@ -1,0 +1,355 @@
+"""Telegram and Bale bots through python-telegram-bot, mounted in our own aiohttp app.
+
+Bale (bale.ai) speaks the Bot API at its own base URLs, so one adapter serves both; several bots
+can be configured at once, each a channel of its own. We use PTB's `Bot` (requests, typed errors)
+and `Update.de_json` (parsing), not its Application: the gateway is our only handler, and feeding
+PTB's update queue would acknowledge Telegram before the message is committed.
+
+Webhook mode: Telegram POSTs each update to `/hooks/<name>/<secret>`; the path secret is checked
+always and the `X-Telegram-Bot-Api-Secret-Token` header whenever it is sent (and required where
+configured: Bale's support for it is unverified, protocols.md). Polling mode (development):
+`getUpdates` long polling, the offset advanced only past committed updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+
+from aiohttp import web
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.models import (
+    Attachment,
+    Button,
+    GeoPoint,
+    InboundMessage,
+    Medium,
+    OutboundMessage,
+    SendError,
+    SendResult,
+)
+from channels.base import OnInbound, RecipientBlocked
+from channels.phone import maybe_mobile
+from channels.ratelimit import RateLimiter
+from channels.redaction import hide_secret
+from channels.webhook import BadPayload, Guard, decode_json, ignored, read_body, refused
+
+log = logging.getLogger(__name__)
+
+# PTB 22.2+ warns whenever a time period is read as an int, even inside its own RetryAfter
+# constructor; opting in to timedelta values (the documented switch) silences that for good.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+TELEGRAM_FILE_URL = "https://api.telegram.org/file/bot"
+BALE_BASE_URL = "https://tapi.bale.ai/bot"
+BALE_FILE_URL = "https://tapi.bale.ai/file/bot"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+MAX_TEXT = 4096
+MAX_UPDATE_BYTES = 256 * 1024
+ALLOWED_UPDATES = ("message", "callback_query")
+
+# Menu buttons go on a reply keyboard (under the input field) together with these two, which ask
+# Telegram to share the citizen's own phone number (for SMS fallback) or location.
+CONTACT_LABEL = "📱 ارسال شماره تلفن"
+LOCATION_LABEL = "📍 ارسال موقعیت"
+MENU_PREFIX = "menu:"
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """RetryAfter's wait in seconds (PTB 22 warns when the int form is read; we take either)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def inbound_from_update(
+    update: Update, channel: str, keyboard: Mapping[str, str] | None = None
+) -> InboundMessage | None:
+    """An update → our inbound message, or None for updates that carry nothing for us (pure)."""
+    keyboard = keyboard or {}
+    query = update.callback_query
+    if query is not None:
+        chat = query.message.chat.id if query.message is not None else query.from_user.id
+        return InboundMessage(
+            channel=channel,
+            address=str(chat),
+            provider_message_id=f"cb:{query.id}",
+            text="",
+            received_at=datetime.now(UTC),
+            display_name=query.from_user.full_name,
+            button=query.data or None,
+            meta={"callback_query_id": query.id},
+        )
+    message = update.message
+    if message is None or message.from_user is None or message.from_user.is_bot:
+        return None
+    if message.chat.type in ("group", "supergroup", "channel"):
+        return None  # the service talks to citizens one to one
+    text = message.text or message.caption or ""
+    phone = None
+    contact = message.contact
+    # Only the sender's own number counts: a forwarded contact card is somebody else's.
+    if contact is not None and contact.user_id in (None, message.from_user.id):
+        phone = maybe_mobile(contact.phone_number)
+    location = None
+    if message.location is not None:
+        location = GeoPoint(latitude=message.location.latitude, longitude=message.location.longitude)
+    attachments: list[Attachment] = []
+    if message.photo:
+        attachments.append(Attachment("photo", message.photo[-1].file_id, message.caption))
+    for kind, item in (("document", message.document), ("voice", message.voice), ("video", message.video)):
+        if item is not None:
+            attachments.append(Attachment(kind, item.file_id, message.caption))
+    if not (text or phone or location or attachments):
+        return None  # stickers, service messages …
+    return InboundMessage(
+        channel=channel,
+        address=str(message.chat.id),
+        provider_message_id=f"{message.chat.id}:{message.message_id}",
+        text=text,
+        received_at=message.date,
+        contact_phone=phone,
+        display_name=message.from_user.full_name,
+        location=location,
+        attachments=tuple(attachments),
+        button=keyboard.get(text.strip()) if text else None,
+    )
+
+
+def markup(
+    buttons: Sequence[Button], *, contact_label: str = CONTACT_LABEL, location_label: str = LOCATION_LABEL
+) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+    """Menu buttons → a reply keyboard with share-phone/location; others → inline buttons."""
+    if not buttons:
+        return None
+    if all(b.data.startswith(MENU_PREFIX) for b in buttons):
+        return ReplyKeyboardMarkup(
+            [
+                [KeyboardButton(b.label) for b in buttons],
+                [
+                    KeyboardButton(contact_label, request_contact=True),
+                    KeyboardButton(location_label, request_location=True),
+                ],
+            ],
+            resize_keyboard=True,
+        )
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.data[:64]) for b in buttons]])
+
+
+class TelegramChannel:
+    """One Telegram or Bale bot."""
+
+    medium = Medium.CHAT
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        token: str,
+        secret: str | None,
+        mode: str = "webhook",
+        base_url: str = TELEGRAM_BASE_URL,
+        base_file_url: str = TELEGRAM_FILE_URL,
+        require_secret_header: bool = True,
+        send_secret_header: bool = True,
+        webhook_url: str | None = None,
+        keyboard: Sequence[Button] = (),
+        fallback_sms: str | None = None,
+        messages_per_second: float = 30.0,
+        chat_interval: float = 1.0,
+        timeout: float = 15.0,
+        poll_timeout: int = 30,
+    ) -> None:
+        if mode not in ("webhook", "polling"):
+            raise ValueError(f"unknown mode {mode!r}")
+        hide_secret(token)  # before Bot() logs its base URL
+        if secret:
+            hide_secret(secret)
+        self.name = name
+        self.mode = mode
+        self.fallback_sms = fallback_sms
+        self._secret = secret
+        self._send_header = send_secret_header
+        self._webhook_url = webhook_url
+        self._guard = (
+            Guard(secret, header=SECRET_HEADER, require_header=require_secret_header) if secret else None
+        )
+        self._keyboard = {b.label: b.data for b in keyboard}
+        self.limiter = RateLimiter(messages_per_second, chat_interval)
+        self._poll_timeout = poll_timeout
+        request = HTTPXRequest(connection_pool_size=16, read_timeout=timeout, connect_timeout=timeout)
+        polling = HTTPXRequest(read_timeout=poll_timeout + timeout, connect_timeout=timeout)
+        self._requests = (request, polling)
+        self.bot = Bot(
+            token,
+            base_url=base_url,
+            base_file_url=base_file_url,
+            request=request,
+            get_updates_request=polling,
+        )
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- inbound -------------------------------------------------------------------------------
+
+    def parse(self, data: object) -> InboundMessage | None:
+        """A decoded update body → inbound message (raises BadPayload for what is not an update)."""
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            raise BadPayload("not a Telegram update")
+        try:
+            update = Update.de_json(data, self.bot)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise BadPayload(f"malformed update ({type(exc).__name__})") from None
+        return inbound_from_update(update, self.name, self._keyboard)
+
+    def routes(self, on_inbound: OnInbound) -> Sequence[web.RouteDef]:
+        """The webhook route (none in polling mode)."""
+        if self.mode != "webhook" or self._guard is None:
+            return []
+        guard = self._guard
+
+        async def webhook(request: web.Request) -> web.StreamResponse:
+            guard.check(request)
+            try:
+                message = self.parse(decode_json(await read_body(request, MAX_UPDATE_BYTES)))
+            except BadPayload as exc:
+                log.warning("channel=%s refused an update: %s", self.name, exc)
+                return refused(exc)
+            if message is None:
+                return ignored("nothing for us in this update")
+            try:
+                await on_inbound(message)
+            except Exception as exc:  # not committed: a non-2xx makes Telegram deliver it again
+                log.error("channel=%s update not stored: %s", self.name, type(exc).__name__)
+                return web.json_response({"status": "unavailable"}, status=503)
+            self._answer_callback(message)
+            return web.json_response({"status": "ok"})
+
+        return [web.post(f"/hooks/{self.name}/{{secret}}", webhook)]
+
+    def _answer_callback(self, message: InboundMessage) -> None:
+        """Stop the button's spinner; best effort, off the webhook's path."""
+        query_id = message.meta.get("callback_query_id")
+        if not query_id:
+            return
+
+        async def answer() -> None:
+            with contextlib.suppress(TelegramError):
+                await self.bot.answer_callback_query(str(query_id))
+
+        task = asyncio.create_task(answer())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def run(self, on_inbound: OnInbound) -> None:
+        """Webhook mode: register the webhook if a URL is configured. Polling mode: poll forever."""
+        if self.mode == "webhook":
+            if self._webhook_url and self._secret:
+                try:
+                    await self.register_webhook()
+                except TelegramError as exc:  # the service still answers a webhook set earlier
+                    log.error("channel=%s setWebhook failed: %s", self.name, type(exc).__name__)
+            return
+        with contextlib.suppress(TelegramError):
+            await self.bot.delete_webhook()
+        offset: int | None = None
+        backoff = 1.0
+        while True:
+            try:
+                updates = await self.bot.get_updates(
+                    offset=offset, timeout=self._poll_timeout, allowed_updates=list(ALLOWED_UPDATES)
+                )
+            except RetryAfter as exc:
+                await asyncio.sleep(retry_seconds(exc))
+                continue
+            except TelegramError as exc:  # network trouble, a bad token, a webhook set elsewhere
+                log.warning("channel=%s getUpdates failed: %s", self.name, type(exc).__name__)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
+            backoff = 1.0
+            for update in updates:
+                message = inbound_from_update(update, self.name, self._keyboard)
+                if message is not None:
+                    try:
+                        await on_inbound(message)
+                    except Exception as exc:  # keep the offset: the update comes again
+                        log.error("channel=%s update not stored: %s", self.name, type(exc).__name__)
+                        await asyncio.sleep(backoff)
+                        break
+                    self._answer_callback(message)
+                offset = update.update_id + 1
+
+    async def register_webhook(self) -> None:
+        """Tell the platform where to POST updates (`setWebhook`)."""
+        assert self._webhook_url and self._secret  # noqa: S101 - run() checked both
+        url = f"{self._webhook_url.rstrip('/')}/hooks/{self.name}/{self._secret}"
+        await self.bot.set_webhook(
+            url,
+            secret_token=self._secret if self._send_header else None,
+            allowed_updates=list(ALLOWED_UPDATES),
+        )
+        log.info("channel=%s webhook registered", self.name)
+
+    # --- outbound ------------------------------------------------------------------------------
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Send one text, paced to ≤ 30 messages/s per bot and ≤ 1 message/s per chat."""
+        address = message.address
+        chat_id: int | str = int(address) if address.lstrip("-").isdigit() else address
+        await self.limiter.acquire(message.address)
+        try:
+            sent = await self.bot.send_message(
+                chat_id, message.text[:MAX_TEXT], reply_markup=markup(message.buttons)
+            )
+        except RetryAfter as exc:
+            seconds = retry_seconds(exc)
+            self.limiter.defer(seconds)
+            raise SendError(
+                f"{self.name}: 429 retry after {seconds:g}s", retryable=True, retry_after=seconds
+            ) from None
+        except Forbidden:
+            raise RecipientBlocked(f"{self.name}: 403 the citizen blocked the bot") from None
+        except InvalidToken:
+            raise SendError(f"{self.name}: token rejected", retryable=False) from None
+        except (BadRequest, ChatMigrated) as exc:
+            raise SendError(f"{self.name}: 400 {type(exc).__name__}", retryable=False) from None
+        except NetworkError as exc:  # timeouts, 5xx, connection errors
+            raise SendError(f"{self.name}: {type(exc).__name__}", retryable=True) from None
+        except TelegramError as exc:
+            raise SendError(f"{self.name}: {type(exc).__name__}", retryable=False) from None
+        return SendResult(provider_message_id=str(sent.message_id))
+
+    async def aclose(self) -> None:
+        """Let pending callback answers finish, then close the HTTP clients."""
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=2)
+        # The Bot is never initialize()d (that would call getMe at start-up): close its requests.
+        for request in self._requests:
+            with contextlib.suppress(Exception):
+                await request.shutdown()
