@@ -247,3 +247,33 @@ class CannedReplyRow(Base):
     text: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
     updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class DigestDeliveryRow(Base):
+    """One digest for one recipient, day and medium: the unique key makes "once per day" hold across
+    restarts and processes (a worker claims the row before sending)."""
+
+    __tablename__ = "digest_deliveries"
+    __table_args__ = (UniqueConstraint("recipient", "day", "medium"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(100))
+    day: Mapped[str] = mapped_column(String(10))  # Jalali YYYY-MM-DD (Tehran)
+    medium: Mapped[str] = mapped_column(String(16))  # telegram | bale | email | …
+    status: Mapped[str] = mapped_column(String(16))  # claimed | sent | failed
+    claimed_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class AbuseEventRow(Base):
+    """A sender that exceeded a flood limit (kept for operators; the address may be masked later)."""
+
+    __tablename__ = "abuse_events"
+    __table_args__ = (Index("ix_abuse_events_channel_address", "channel", "address"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))  # e.g. flood
+    count: Mapped[int] = mapped_column(Integer)
+    window_seconds: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(index=True)
