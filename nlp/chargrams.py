@@ -16,7 +16,22 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.preprocessing import normalize
+
+
+def l2_normalize_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """Scale each row to unit L2 norm in place (all-zero rows stay zero).
+
+    sklearn's `normalize` gives the same result but validates its arguments on every call, which
+    was half the cost of classifying one message at a time (the gateway's path)."""
+    lengths = np.diff(matrix.indptr)
+    rows = np.repeat(np.arange(matrix.shape[0]), lengths)
+    norms = np.sqrt(
+        np.bincount(rows, weights=np.square(matrix.data, dtype=np.float64), minlength=matrix.shape[0])
+    )
+    norms[norms == 0.0] = 1.0
+    matrix.data /= np.repeat(norms, lengths).astype(matrix.data.dtype, copy=False)
+    return matrix
+
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
@@ -112,4 +127,4 @@ class CharTfidf:
         )
         counts.sum_duplicates()
         counts.data = (np.log(counts.data) + 1.0) * self.idf[counts.indices]
-        return normalize(counts, norm="l2", copy=False)
+        return l2_normalize_rows(counts)

@@ -17,9 +17,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
 
-from nlp.chargrams import CharTfidf
+from nlp.chargrams import CharTfidf, l2_normalize_rows
 
 _DIGITS = re.compile(r"\d+")
 
@@ -95,7 +94,7 @@ def _tfidf(
     )
     counts.sum_duplicates()
     counts.data = (np.log(counts.data) + 1.0) * idf[counts.indices]
-    return normalize(counts, norm="l2", copy=False)
+    return l2_normalize_rows(counts)
 
 
 class Features:
