@@ -15,14 +15,18 @@ from aiohttp import web
 from bot.channel_factory import build_channels
 from bot.clock import Clock, SystemClock
 from bot.config import AppConfig
+from bot.digest.job import digest_job
 from bot.directory import ChannelDirectory
 from bot.dispatcher import Dispatcher
+from bot.flood import FloodGuard, flood_settings
 from bot.gateway import Gateway
+from bot.ingest import GroupCommit
 from bot.lifecycle import Lifecycle, SurveyPolicy
 from bot.panel import setup_panel
+from bot.public_stats import setup_public_stats
 from bot.surveys import SurveyCloser
 from bot.understanding import Understander, load_understander
-from channels.base import Channel, RunningChannel, WebhookChannel
+from channels.base import Channel, OnInbound, RunningChannel, WebhookChannel
 from nlp.classification import Classifier
 from nlp.places import DEFAULT_GAZETTEER_PATH, Gazetteer
 from storage.store import Store
@@ -57,13 +61,23 @@ class Sada:
             self.directory,
             self.clock,
             SurveyPolicy(answer_within=timedelta(days=config.survey.close_after_days)),
-            days_off=config.calendar.days_off,
+            calendar=config.calendar,
         )
         self._classifier = classifier
         self._gateway: Gateway | None = None
+        self._inbound: OnInbound | None = None
+        self._flood = flood_settings(config.flood)
         self.dispatcher = Dispatcher(self.store, self.channels, config.outbox, self.clock)
         self.surveys = SurveyCloser(self.store, self.lifecycle, self.clock, config.survey.check_interval)
+        self.digest = digest_job(config, self.store, self.channels, self.clock)
         self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def inbound(self) -> OnInbound:
+        """What channels call with each message: flood limit → group commit → gateway."""
+        if self._inbound is None:
+            raise RuntimeError("Sada.start() builds the ingest path: call it first")
+        return self._inbound
 
     @property
     def gateway(self) -> Gateway:
@@ -83,17 +97,20 @@ class Sada:
             self.config.taxonomy,
             self.config.gateway,
             self.clock,
-            days_off=self.config.calendar.days_off,
+            calendar=self.config.calendar,
             on_commit=self.dispatcher.wake,
         )
+        # Channels hand messages to the flood limit, then to group commit, then to the gateway.
+        ingest = GroupCommit(self.store, self._gateway)
+        self._inbound = FloodGuard(self.store, self._flood, self.clock, ingest.receive).receive
         if workers:
             self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox"))
             self._tasks.append(asyncio.create_task(self.surveys.run(), name="surveys"))
+            if self.digest is not None:
+                self._tasks.append(asyncio.create_task(self.digest.run(), name="digest"))
             for channel in self.channels.values():
                 if isinstance(channel, RunningChannel):
-                    self._tasks.append(
-                        asyncio.create_task(channel.run(self.gateway.receive), name=channel.name)
-                    )
+                    self._tasks.append(asyncio.create_task(channel.run(self.inbound), name=channel.name))
 
     async def _load_understander(self) -> Understander:
         nlp = self.config.nlp
@@ -117,8 +134,10 @@ class Sada:
         """Stop workers (each finishes its current step), close channels and the store."""
         self.dispatcher.stop()
         self.surveys.stop()
+        if self.digest is not None:
+            self.digest.stop()
         for task in self._tasks:
-            if task.get_name() not in ("outbox", "surveys"):
+            if task.get_name() not in ("outbox", "surveys", "digest"):
                 task.cancel()
         for task in self._tasks:
             with suppress(asyncio.CancelledError):
@@ -142,9 +161,10 @@ class Sada:
         app = web.Application(client_max_size=1024 * 1024)
         app.router.add_get("/healthz", self._healthz)
         setup_panel(app, self)
+        setup_public_stats(app, self)
         for channel in self.channels.values():
             if isinstance(channel, WebhookChannel):
-                app.add_routes(channel.routes(self.gateway.receive))
+                app.add_routes(channel.routes(self.inbound))
         return app
 
     async def _healthz(self, _request: web.Request) -> web.Response:

@@ -24,7 +24,12 @@ EXIT_SCHEMA = 3
 
 # Sub-commands owned by other modules. Each module has `add_parser(subparsers)`, which adds its
 # parser and sets `run=<async (args, config) -> int>` as a default on it.
-EXTENSIONS: tuple[str, ...] = ("bot.nlp_commands", "bot.panel.users_command")
+EXTENSIONS: tuple[str, ...] = (
+    "bot.nlp_commands",
+    "bot.panel.users_command",
+    "bot.digest.command",
+    "bot.retention",
+)
 
 
 def _config_path(arg: str | None) -> Path | None:

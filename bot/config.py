@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.settings import ConfigError, Table, environment
 from bot.taxonomy import Taxonomy, default_taxonomy_data, read_taxonomy
+from bot.workdays import WorkCalendar, jalali_day, official_holidays
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +79,6 @@ class NlpSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class WorkingWeek:
-    """Which weekdays are off (Python weekday numbers; Friday = 4)."""
-
-    days_off: tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class AppConfig:
     """Everything `sada` needs, section by section."""
 
@@ -95,10 +89,13 @@ class AppConfig:
     outbox: OutboxSettings
     survey: SurveySettings
     nlp: NlpSettings
-    calendar: WorkingWeek
+    calendar: WorkCalendar
     taxonomy: Taxonomy
     channels: Table
     panel: Table
+    digest: Table
+    public: Table
+    flood: Table
 
 
 _TOP_LEVEL = {
@@ -112,6 +109,9 @@ _TOP_LEVEL = {
     "taxonomy",
     "channels",
     "panel",
+    "digest",
+    "public",
+    "flood",
 }
 
 
@@ -159,6 +159,9 @@ def config_from_mapping(
         taxonomy=taxonomy,
         channels=root.table("channels"),
         panel=root.table("panel"),
+        digest=root.table("digest"),
+        public=root.table("public"),
+        flood=root.table("flood"),
     )
     return config
 
@@ -255,11 +258,31 @@ _WEEKDAYS = {
 }
 
 
-def _calendar(t: Table) -> WorkingWeek:
-    days: list[int] = []
-    for name in t.strings("days_off", ["friday"]):
+def _weekdays(t: Table, key: str, default: list[str]) -> tuple[int, ...]:
+    days: set[int] = set()
+    for name in t.strings(key, default):
         if name.lower() not in _WEEKDAYS:
-            raise ConfigError(t.dotted("days_off"), f"unknown weekday {name!r}")
-        days.append(_WEEKDAYS[name.lower()])
+            raise ConfigError(t.dotted(key), f"unknown weekday {name!r}")
+        days.add(_WEEKDAYS[name.lower()])
+    return tuple(sorted(days))
+
+
+def _calendar(t: Table) -> WorkCalendar:
+    days_off = _weekdays(t, "days_off", ["friday"])
+    half_days = _weekdays(t, "half_days", [])
+    if set(days_off) & set(half_days):
+        raise ConfigError(t.dotted("half_days"), "a weekday cannot be both off and a half day")
+    years: dict[int, list[str]] = {}
+    listed = t.table("holidays")
+    for key in listed:
+        if not (key.isdigit() and 1300 < int(key) < 1500):
+            raise ConfigError(listed.dotted(key), "expected a Jalali year such as 1405")
+        days = listed.strings(key)
+        for month_day in days:
+            try:
+                jalali_day(int(key), month_day)
+            except ValueError:
+                raise ConfigError(listed.dotted(key), f"not a Jalali MM-DD of {key}: {month_day!r}") from None
+        years[int(key)] = days
     t.check_unknown()
-    return WorkingWeek(days_off=tuple(sorted(set(days))))
+    return WorkCalendar(days_off=days_off, half_days=half_days, holidays=official_holidays(years))

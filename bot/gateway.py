@@ -30,7 +30,7 @@ from bot.replies import MENU_BUTTONS, STATUS_NAMES, date_only, when
 from bot.taxonomy import Taxonomy
 from bot.tracking import is_valid, new_code
 from bot.understanding import Understander
-from bot.workdays import due_at
+from bot.workdays import WorkCalendar
 from storage.store import Store, Transaction
 from storage.surveys import Survey
 from storage.tickets import NewTicket
@@ -63,7 +63,7 @@ class Gateway:
         settings: GatewaySettings,
         clock: Clock,
         *,
-        days_off: tuple[int, ...] = (4,),
+        calendar: WorkCalendar = WorkCalendar(),  # noqa: B008 - frozen, shared safely
         on_commit: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
@@ -72,37 +72,47 @@ class Gateway:
         self._taxonomy = taxonomy
         self._settings = settings
         self._clock = clock
-        self._days_off = days_off
+        self._calendar = calendar
         self._on_commit = on_commit or (lambda: None)
 
     async def receive(self, msg: InboundMessage) -> ReceiveResult:
         """Handle one inbound message exactly once; a repeated delivery changes nothing."""
-        text = clean_text(msg.text)
-        now = self._clock.now()
         async with self._store.transaction() as tx:
-            identity = await tx.citizens.identity_for(
-                msg.channel, msg.address, at=now, display_name=msg.display_name, phone=msg.contact_phone
-            )
-            inbound_id = await tx.inbound.record(msg, text, identity.id, now)
-            if inbound_id is None:
-                prior = await tx.inbound.prior(msg.channel, msg.provider_message_id)
-                log.info("duplicate delivery channel=%s id=%s", msg.channel, msg.provider_message_id)
-                return ReceiveResult(
-                    intent=prior.intent if prior else "unknown",
-                    duplicate=True,
-                    ticket_code=prior.ticket_code if prior else None,
-                )
-            survey = await self._open_survey(tx, identity)
-            intent = detect(
-                text,
-                button=msg.button,
-                survey_open=survey is not None,
-                min_request_letters=self._settings.min_request_letters,
-            )
-            result, ticket_id = await self._handle(tx, intent, msg, text, identity)
-            await tx.inbound.settle(inbound_id, intent.kind.value, ticket_id)
+            result = await self.receive_in(tx, msg)
+        if not result.duplicate:
+            self.committed(msg, result)
+        return result
+
+    def committed(self, msg: InboundMessage, result: ReceiveResult) -> None:
+        """After the commit that holds `msg`: wake the outbox and log (bot.ingest calls it per group)."""
         self._on_commit()
         log.info("received channel=%s intent=%s ticket=%s", msg.channel, result.intent, result.ticket_code)
+
+    async def receive_in(self, tx: Transaction, msg: InboundMessage) -> ReceiveResult:
+        """Everything `receive` does, inside the caller's transaction (which the caller commits)."""
+        text = clean_text(msg.text)
+        now = self._clock.now()
+        identity = await tx.citizens.identity_for(
+            msg.channel, msg.address, at=now, display_name=msg.display_name, phone=msg.contact_phone
+        )
+        inbound_id = await tx.inbound.record(msg, text, identity.id, now)
+        if inbound_id is None:
+            prior = await tx.inbound.prior(msg.channel, msg.provider_message_id)
+            log.info("duplicate delivery channel=%s id=%s", msg.channel, msg.provider_message_id)
+            return ReceiveResult(
+                intent=prior.intent if prior else "unknown",
+                duplicate=True,
+                ticket_code=prior.ticket_code if prior else None,
+            )
+        survey = await self._open_survey(tx, identity)
+        intent = detect(
+            text,
+            button=msg.button,
+            survey_open=survey is not None,
+            min_request_letters=self._settings.min_request_letters,
+        )
+        result, ticket_id = await self._handle(tx, intent, msg, text, identity)
+        await tx.inbound.settle(inbound_id, intent.kind.value, ticket_id)
         return result
 
     async def _handle(
@@ -243,7 +253,7 @@ class Gateway:
                 latitude=msg.location.latitude if msg.location else None,
                 longitude=msg.location.longitude if msg.location else None,
                 created_at=now,
-                due_at=due_at(now, category.sla_days, days_off=self._days_off),
+                due_at=self._calendar.due_at(now, category.sla_days),
             )
         )
         await tx.tickets.add_reporter(ticket.id, identity.id, now)

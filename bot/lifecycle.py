@@ -24,7 +24,7 @@ from bot.models import (
 )
 from bot.replies import SURVEY_BUTTONS, render
 from bot.taxonomy import Taxonomy
-from bot.workdays import due_at
+from bot.workdays import WorkCalendar
 from storage.store import Transaction
 
 S = TicketStatus
@@ -63,13 +63,13 @@ class Lifecycle:
         directory: ChannelDirectory,
         clock: Clock,
         survey: SurveyPolicy,
-        days_off: tuple[int, ...] = (4,),
+        calendar: WorkCalendar = WorkCalendar(),  # noqa: B008 - frozen, shared safely
     ) -> None:
         self._taxonomy = taxonomy
         self._directory = directory
         self._clock = clock
         self._survey = survey
-        self._days_off = days_off
+        self._calendar = calendar
 
     def allowed(self, current: TicketStatus) -> frozenset[TicketStatus]:
         """Statuses a ticket in `current` may move to."""
@@ -148,7 +148,7 @@ class Lifecycle:
             category=category,
             department=department,
             needs_review=False,
-            due_at=due_at(ticket.created_at, sla, days_off=self._days_off),
+            due_at=self._calendar.due_at(ticket.created_at, sla),
         )
         await tx.tickets.add_event(
             ticket.id,

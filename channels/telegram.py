@@ -18,7 +18,7 @@ import contextlib
 import logging
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
@@ -26,6 +26,7 @@ from telegram import (
     Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     ReplyKeyboardMarkup,
     Update,
@@ -70,6 +71,7 @@ BALE_BASE_URL = "https://tapi.bale.ai/bot"
 BALE_FILE_URL = "https://tapi.bale.ai/file/bot"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
 MAX_UPDATE_BYTES = 256 * 1024
 ALLOWED_UPDATES = ("message", "callback_query")
 
@@ -223,9 +225,10 @@ class TelegramChannel:
             raise BadPayload("not a Telegram update")
         try:
             update = Update.de_json(data, self.bot)
+            # Mapping can fail too on a structurally odd update (e.g. "chat": null): still a 400.
+            return inbound_from_update(update, self.name, self._keyboard)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise BadPayload(f"malformed update ({type(exc).__name__})") from None
-        return inbound_from_update(update, self.name, self._keyboard)
 
     def routes(self, on_inbound: OnInbound) -> Sequence[web.RouteDef]:
         """The webhook route (none in polling mode)."""
@@ -323,10 +326,26 @@ class TelegramChannel:
         address = message.address
         chat_id: int | str = int(address) if address.lstrip("-").isdigit() else address
         await self.limiter.acquire(message.address)
-        try:
+        with self._send_errors():
             sent = await self.bot.send_message(
                 chat_id, message.text[:MAX_TEXT], reply_markup=markup(message.buttons)
             )
+        return SendResult(provider_message_id=str(sent.message_id))
+
+    async def send_photo(self, address: str, photo: bytes, caption: str = "") -> SendResult:
+        """Send one PNG/JPEG image with an optional caption (paced like text; same errors as `send`)."""
+        chat_id: int | str = int(address) if address.lstrip("-").isdigit() else address
+        await self.limiter.acquire(address)
+        with self._send_errors():
+            image = InputFile(photo, filename="chart.png")  # the name gives Telegram the image type
+            sent = await self.bot.send_photo(chat_id, image, caption=caption[:MAX_CAPTION] or None)
+        return SendResult(provider_message_id=str(sent.message_id))
+
+    @contextlib.contextmanager
+    def _send_errors(self) -> Iterator[None]:
+        """Bot API errors → SendError (retryable or not) / RecipientBlocked."""
+        try:
+            yield
         except RetryAfter as exc:
             seconds = retry_seconds(exc)
             self.limiter.defer(seconds)
@@ -343,7 +362,6 @@ class TelegramChannel:
             raise SendError(f"{self.name}: {type(exc).__name__}", retryable=True) from None
         except TelegramError as exc:
             raise SendError(f"{self.name}: {type(exc).__name__}", retryable=False) from None
-        return SendResult(provider_message_id=str(sent.message_id))
 
     async def aclose(self) -> None:
         """Let pending callback answers finish, then close the HTTP clients."""

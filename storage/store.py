@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -37,6 +38,9 @@ class Store:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # SQLite has one writer at a time; queueing writers here (FIFO) instead of on the file's
+        # busy timeout keeps a busy ingest from starving the outbox until "database is locked".
+        self._write_lock = asyncio.Lock() if is_sqlite(str(engine.url)) else None
         self._sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
 
     @classmethod
@@ -53,6 +57,15 @@ class Store:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         """A unit of work: commits when the block ends, rolls back if it raises."""
+        if self._write_lock is not None:
+            async with self._write_lock, self._unit() as tx:
+                yield tx
+        else:
+            async with self._unit() as tx:
+                yield tx
+
+    @asynccontextmanager
+    async def _unit(self) -> AsyncIterator[Transaction]:
         async with self._sessions() as session, session.begin():
             yield Transaction(
                 session=session,

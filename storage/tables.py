@@ -101,6 +101,8 @@ class TicketRow(Base):
     __table_args__ = (
         Index("ix_tickets_status_category", "status", "category"),
         Index("ix_tickets_department_status", "department", "status"),
+        Index("ix_tickets_status_due_at", "status", "due_at"),
+        Index("ix_tickets_resolved_at", "resolved_at"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tracking_code: Mapped[str] = mapped_column(String(10), unique=True)
@@ -143,6 +145,7 @@ class EventRow(Base):
     """Append-only: rows are inserted, never updated or deleted."""
 
     __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_kind_at", "kind", "at"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32), index=True)
@@ -189,7 +192,10 @@ class SurveyRow(Base):
     """One "is it fixed?" question to one reporter of a resolved ticket."""
 
     __tablename__ = "surveys"
-    __table_args__ = (Index("ix_surveys_open", "status", "expires_at"),)
+    __table_args__ = (
+        Index("ix_surveys_open", "status", "expires_at"),
+        Index("ix_surveys_answered_at", "answered_at"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), index=True)

@@ -23,7 +23,7 @@ from storage.store import Store
 PG_ADMIN_DSN = os.environ.get("SADA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
-# Saturday 1 Azar 1405, 10:00 Tehran (06:30 UTC): a working day, far from Friday.
+# Sunday 1 Azar 1405, 10:00 Tehran (06:30 UTC): a working day, far from Friday.
 START = datetime(2026, 11, 22, 6, 30, tzinfo=UTC)
 
 

@@ -11,7 +11,18 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.panel import canned, login, ticket_actions, ticket_list, ticket_page, triage, user_admin
+from bot.panel import (
+    canned,
+    digest_page,
+    login,
+    needs,
+    reports,
+    ticket_actions,
+    ticket_list,
+    ticket_page,
+    triage,
+    user_admin,
+)
 from bot.panel.context import PANEL, Panel
 from bot.panel.rendering import error_pages, make_templates
 from bot.panel.security import authenticate, security_headers
@@ -54,6 +65,12 @@ def setup_panel(app: web.Application, sada: Sada) -> None:
     r.add_get("/users", user_admin.users_page, name="users")
     r.add_post("/users", user_admin.user_add, name="user_add")
     r.add_post("/users/{username}", user_admin.user_update, name="user_update")
+    r.add_get("/reports", reports.reports_page, name="reports")
+    r.add_get("/reports.csv", reports.reports_csv, name="reports_csv")
+    r.add_get("/needs", needs.needs_page, name="needs")
+    r.add_get("/needs.csv", needs.needs_csv, name="needs_csv")
+    r.add_get("/digest", digest_page.digest_page, name="digest")
+    r.add_get("/digest/email", digest_page.digest_email, name="digest_email")
     app.add_subapp("/panel/", panel_app)
     app.router.add_get("/panel", _to_panel)
 

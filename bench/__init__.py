@@ -1,0 +1,1 @@
+"""Benchmarks and the crash-test harness (run as scripts; see bench/README.md)."""

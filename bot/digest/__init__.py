@@ -1,0 +1,5 @@
+"""The managers' daily digest: figures from the store, Persian text, chart, e-mail, delivery, schedule.
+
+`figures` computes a `Digest` with SQL aggregates; `text`, `mail` and `chart` render it; `delivery`
+sends it once per recipient, day and medium; `job` runs that every morning; `command` is the CLI.
+"""

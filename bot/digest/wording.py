@@ -1,0 +1,92 @@
+"""Persian wording shared by the digest's text, e-mail and chart: names, numbers, dates."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from bot.digest.figures import day_bounds
+from bot.jalali import jalali_date
+from bot.taxonomy import Taxonomy
+from nlp.letters import persian_digits
+
+CHANNEL_NAMES = {
+    "telegram": "تلگرام",
+    "bale": "بله",
+    "sms": "پیامک",
+    "hotline": "تلفن ۱۳۷",
+    "console": "کنسول",
+    "panel": "پنل",
+}
+WEEKDAYS = ("دوشنبه", "سه‌شنبه", "چهارشنبه", "پنجشنبه", "جمعه", "شنبه", "یکشنبه")
+CITY = "کل شهر"
+# A run of 7+ digits in an example message may be someone's phone number: never show it.
+_LONG_NUMBER = re.compile(r"[0-9۰-۹٠-٩][0-9۰-۹٠-٩ \-]{5,}[0-9۰-۹٠-٩]")
+
+
+def number(value: float, decimals: int = 0) -> str:
+    """Persian digits, with the Persian decimal separator."""
+    text = f"{value:.{decimals}f}" if decimals else str(round(value))
+    return persian_digits(text.replace(".", "٫"))
+
+
+def percent(value: float | None) -> str:
+    """e.g. ۴۲٪, or a dash when there is nothing to divide by."""
+    return "—" if value is None else number(value * 100) + "٪"
+
+
+def duration(hours: float | None) -> str:
+    """Hours under two days, days beyond."""
+    if hours is None:
+        return "—"
+    if hours < 48:
+        return f"{number(hours, 1 if hours < 10 else 0)} ساعت"
+    return f"{number(hours / 24, 1)} روز"
+
+
+def change(day: float, average: float) -> str:
+    """▲۲۰٪ / ▼۱۵٪ against the average, or nothing when there is no average."""
+    if average <= 0:
+        return ""
+    delta = (day - average) / average
+    if abs(delta) < 0.005:
+        return " (بدون تغییر)"
+    return f" ({'▲' if delta > 0 else '▼'}{percent(abs(delta))})"
+
+
+def day_title(day: date) -> str:
+    """e.g. سه‌شنبه ۱۴۰۴/۰۹/۰۱"""
+    start, _ = day_bounds(day)
+    return f"{WEEKDAYS[day.weekday()]} {jalali_date(start)}"
+
+
+def example(text: str, limit: int = 120) -> str:
+    """A citizen's message shortened for a digest, with long numbers hidden."""
+    clean = persian_digits(_LONG_NUMBER.sub("…", " ".join(text.split())))
+    return clean if len(clean) <= limit else clean[: limit - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """Persian names of categories, departments and channels."""
+
+    taxonomy: Taxonomy
+
+    def category(self, code: str) -> str:
+        found = self.taxonomy.categories.get(code)
+        return found.name if found else code
+
+    def department(self, code: str | None) -> str:
+        return CITY if code is None else self.taxonomy.departments.get(code, code)
+
+    def channel(self, name: str) -> str:
+        return CHANNEL_NAMES.get(name, name)
+
+    def group(self, by: str, key: str) -> str:
+        """The name of a group key of `by` (channel, category or department)."""
+        if by == "channel":
+            return self.channel(key)
+        if by == "category":
+            return self.category(key)
+        return self.department(key)

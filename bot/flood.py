@@ -1,0 +1,116 @@
+"""Per-sender flood limit: one address sending too much is cut off without slowing anyone else.
+
+`FloodGuard.receive` wraps the ingest path. Each (channel, address) may send `max_messages`
+within `window_seconds`; beyond that a message is answered as handled (2xx, so the provider does
+not retry it), not stored, and no reply is queued — replying would double the flood and the bill.
+The first message over the limit in an episode writes one row to `abuse_events` (operators see
+who and how much); later ones only count. Counting is in memory, per process: with N `sada
+serve` processes behind a balancer a sender gets at most N times the limit, which still keeps
+one number from drowning the store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.clock import Clock
+from bot.models import InboundMessage, ReceiveResult
+from bot.settings import Table
+from channels.base import OnInbound
+from channels.phone import masked
+from storage.abuse import AbuseRepository
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+FLOODED = "flood"
+_SWEEP_AT = 10_000  # tracked senders before idle ones are forgotten
+
+
+@dataclass(frozen=True, slots=True)
+class FloodSettings:
+    """`[flood]`: how much one sender may send."""
+
+    enabled: bool = True
+    max_messages: int = 20
+    window_seconds: int = 60
+
+
+def flood_settings(t: Table) -> FloodSettings:
+    """Read `[flood]` (every key optional)."""
+    s = FloodSettings(
+        enabled=t.bool("enabled", True),
+        max_messages=t.int("max_messages", 20, minimum=1),
+        window_seconds=t.int("window_seconds", 60, minimum=1, maximum=86_400),
+    )
+    t.check_unknown()
+    return s
+
+
+class FloodGuard:
+    """Counts messages per sender in a sliding window and drops the excess, recording the abuse."""
+
+    def __init__(self, store: Store, settings: FloodSettings, clock: Clock, inner: OnInbound) -> None:
+        self._store = store
+        self._settings = settings
+        self._clock = clock
+        self._inner = inner
+        self._window = timedelta(seconds=settings.window_seconds)
+        self._seen: dict[tuple[str, str], deque[datetime]] = {}
+        self._dropped: dict[tuple[str, str], int] = {}
+
+    async def receive(self, message: InboundMessage) -> ReceiveResult:
+        """Pass the message on, or drop it when its sender is over the limit."""
+        if not self._settings.enabled:
+            return await self._inner(message)
+        key = (message.channel, message.address)
+        now = self._clock.now()
+        times = self._seen.get(key)
+        if times is None:
+            if len(self._seen) >= _SWEEP_AT:
+                self._sweep(now)
+            times = self._seen[key] = deque()
+        while times and now - times[0] >= self._window:
+            times.popleft()
+        if not times:
+            self._dropped.pop(key, None)
+        if len(times) >= self._settings.max_messages:
+            await self._over_limit(key, len(times), now)
+            return ReceiveResult(intent=FLOODED, duplicate=False)
+        times.append(now)
+        return await self._inner(message)
+
+    async def _over_limit(self, key: tuple[str, str], count: int, now: datetime) -> None:
+        dropped = self._dropped.get(key, 0) + 1
+        self._dropped[key] = dropped
+        if dropped > 1:
+            return
+        channel, address = key
+        log.warning(
+            "flood: channel=%s sender=%s sent %d messages in %ds; dropping the excess",
+            channel,
+            masked(address) if address.startswith("+98") else "***",
+            count,
+            self._settings.window_seconds,
+        )
+        try:
+            async with self._store.transaction() as tx:
+                await AbuseRepository(tx.session).record(
+                    channel,
+                    address,
+                    kind=FLOODED,
+                    count=count + 1,
+                    window_seconds=self._settings.window_seconds,
+                    at=now,
+                )
+        except Exception as exc:  # the record is for operators; dropping the excess matters more
+            log.error("flood: abuse event not recorded: %s", type(exc).__name__)
+            self._dropped[key] = 0
+
+    def _sweep(self, now: datetime) -> None:
+        for key in [k for k, t in self._seen.items() if not t or now - t[-1] >= self._window]:
+            del self._seen[key]
+            self._dropped.pop(key, None)
