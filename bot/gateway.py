@@ -225,8 +225,9 @@ class Gateway:
         cls = found.classification
         now = self._clock.now()
         window = now - timedelta(hours=self._settings.duplicate_window_hours)
-        candidates = await tx.tickets.open_similar(cls.category, window)
-        existing = self._nlp.duplicate_of(found, candidates, self._settings.duplicate_threshold)
+        candidates = await tx.tickets.open_similar(cls.category, window, district=found.district)
+        existing_id = self._nlp.duplicate_of(found, candidates, self._settings.duplicate_threshold)
+        existing = await tx.tickets.get(existing_id) if existing_id is not None else None
         if existing is not None:
             return await self._link(tx, existing, identity, msg, text)
         category = self._taxonomy.categories[cls.category]

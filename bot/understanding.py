@@ -11,12 +11,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.models import Ticket
 from nlp.classification import Classification, Classifier
 from nlp.dataset import Example
 from nlp.duplicates import DuplicateCandidate, find_duplicate
 from nlp.letters import fold
 from nlp.places import DEFAULT_GAZETTEER_PATH, Gazetteer
+from storage.tickets import DuplicateRow
 
 log = logging.getLogger(__name__)
 
@@ -63,28 +63,22 @@ class Understander:
         )
 
     def duplicate_of(
-        self, found: Understanding, candidates: Sequence[Ticket], threshold: float
-    ) -> Ticket | None:
-        """The open ticket this message repeats (same category, similar text, same place), if any."""
+        self, found: Understanding, candidates: Sequence[DuplicateRow], threshold: float
+    ) -> int | None:
+        """Id of the open ticket this message repeats (same category, similar text, same place), if any."""
         if not candidates:
             return None
-        new = DuplicateCandidate(
-            key="new",
-            normalized_text=found.normalized,
-            category=found.classification.category,
-            district=found.district,
-            place=found.place,
-        )
-        by_key = {str(t.id): t for t in candidates}
+        category = found.classification.category
+        new = DuplicateCandidate("new", found.normalized, category, found.district, found.place)
         match = find_duplicate(
             new,
             (
-                DuplicateCandidate(str(t.id), t.normalized_text, t.category, t.district, t.location_text)
-                for t in candidates
+                DuplicateCandidate(str(c.id), c.normalized_text, category, c.district, c.place)
+                for c in candidates
             ),
             threshold=threshold,
         )
-        return by_key[match[0]] if match else None
+        return int(match[0]) if match else None
 
 
 def load_understander(

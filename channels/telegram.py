@@ -227,7 +227,8 @@ class TelegramChannel:
             update = Update.de_json(data, self.bot)
             # Mapping can fail too on a structurally odd update (e.g. "chat": null): still a 400.
             return inbound_from_update(update, self.name, self._keyboard)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # OverflowError/OSError: a "date" beyond what the platform's time_t holds (found by fuzzing).
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
             raise BadPayload(f"malformed update ({type(exc).__name__})") from None
 
     def routes(self, on_inbound: OnInbound) -> Sequence[web.RouteDef]:

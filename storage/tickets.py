@@ -38,6 +38,16 @@ class NewTicket:
     due_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class DuplicateRow:
+    """What near-duplicate scoring needs of an open ticket."""
+
+    id: int
+    normalized_text: str
+    district: str | None
+    place: str | None
+
+
 def ticket_from_row(row: TicketRow) -> Ticket:
     return Ticket(
         id=row.id,
@@ -184,8 +194,13 @@ class TicketRepository:
             for r in rows
         ]
 
-    async def open_similar(self, category: str, since: datetime, limit: int = 300) -> list[Ticket]:
-        """Open tickets of one category created since `since`, newest first (near-duplicate candidates)."""
+    async def open_similar(
+        self, category: str, since: datetime, *, district: str | None = None, limit: int = 300
+    ) -> list[DuplicateRow]:
+        """Open tickets of one category created since `since`, newest first (near-duplicate candidates).
+
+        Only the columns the scorer reads are loaded: this runs for every new request. With a known
+        district, tickets in other districts are left out (the scorer would reject them anyway)."""
         open_states = [
             s.value
             for s in (
@@ -195,8 +210,8 @@ class TicketRepository:
                 TicketStatus.REOPENED,
             )
         ]
-        rows = await self._s.scalars(
-            select(TicketRow)
+        stmt = (
+            select(TicketRow.id, TicketRow.normalized_text, TicketRow.district, TicketRow.location_text)
             .where(
                 TicketRow.category == category,
                 TicketRow.created_at >= since,
@@ -205,7 +220,10 @@ class TicketRepository:
             .order_by(TicketRow.created_at.desc())
             .limit(limit)
         )
-        return [ticket_from_row(r) for r in rows]
+        if district is not None:
+            stmt = stmt.where((TicketRow.district == district) | (TicketRow.district.is_(None)))
+        rows = await self._s.execute(stmt)
+        return [DuplicateRow(id=r[0], normalized_text=r[1], district=r[2], place=r[3]) for r in rows]
 
     async def for_identity(self, identity_id: int, limit: int = 5) -> list[Ticket]:
         """The latest tickets this identity reported."""
