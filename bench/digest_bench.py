@@ -1,7 +1,7 @@
 """How long the daily digest takes on a large SQLite store.
 
     python bench/digest_bench.py                       # 1,000,000 tickets in a temporary file
-    python bench/digest_bench.py --tickets 200000 --db /tmp/digest.db --keep
+    python bench/digest_bench.py --tickets 200000 --db digest.db --keep
 
 Creates the schema through the real migrations, then bulk-inserts tickets spread over two years
 (about 1,370 a day), one `classified` event per ticket, a `status_changed` event for each resolved
