@@ -386,6 +386,13 @@ timeout_seconds = 5.0
     return config
 
 
+async def store_for(store: str, folder: Path) -> tuple[str, str | None]:
+    """(database url, PostgreSQL database name to drop afterwards, or None) for "sqlite" or "postgres"."""
+    if store == "sqlite":
+        return f"sqlite+aiosqlite:///{folder / 'sada.db'}", None
+    return await pg_database()
+
+
 async def pg_database() -> tuple[str, str]:
     """A fresh PostgreSQL database: (sqlalchemy url, name)."""
     import asyncpg
@@ -421,11 +428,7 @@ async def run_crash_test(
 ) -> Verdict:
     """One full run on `store` ("sqlite" or "postgres"); returns the verdict."""
     folder = folder or Path(tempfile.mkdtemp(prefix=f"sada-crash-{store}-"))
-    pg_name = None
-    if store == "sqlite":
-        store_url = f"sqlite+aiosqlite:///{folder / 'sada.db'}"
-    else:
-        store_url, pg_name = await pg_database()
+    store_url, pg_name = await store_for(store, folder)
     fake = FakeKavenegar()
     provider_url = await fake.start()
     port = free_port()

@@ -42,7 +42,7 @@ from bench.crash_test import (  # noqa: E402
     drop_pg_database,
     free_port,
     message_text,
-    pg_database,
+    store_for,
     write_config,
 )
 from storage.engine import make_engine  # noqa: E402
@@ -186,11 +186,7 @@ def rss_mb(pid: int) -> float:
 async def bench_store(store: str, *, seconds: float, concurrency: int, warmup: float) -> dict[str, object]:
     """Sada then the baseline on one kind of database; returns both runs, the ratio and RSS."""
     folder = Path(tempfile.mkdtemp(prefix=f"sada-ingest-{store}-"))
-    pg_name = None
-    if store == "sqlite":
-        store_url = f"sqlite+aiosqlite:///{folder / 'sada.db'}"
-    else:
-        store_url, pg_name = await pg_database()
+    store_url, pg_name = await store_for(store, folder)
     fake = FakeKavenegar()
     provider_url = await fake.start()
     port = free_port()
