@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import timedelta
 
+from bot.batching import Batcher
 from bot.clock import Clock
 from bot.config import OutboxSettings
 from bot.models import EventKind, OutboxItem, SendError, SendResult
@@ -68,6 +69,10 @@ class Dispatcher:
         self._concurrency = concurrency
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        # Sends finishing together are marked sent in one transaction, not one each.
+        self._settled: Batcher[tuple[int, str | None], None] = Batcher(
+            self._mark_sent, max_batch=500, name="outbox-settle"
+        )
         for channel in self._channels.values():
             if isinstance(channel, ReportingChannel):
                 channel.bind_delivery(self.delivery_report)
@@ -160,9 +165,13 @@ class Dispatcher:
             log.exception("outbox=%s channel=%s send raised", item.id, channel_name)
             await self._failed(item, f"{type(exc).__name__}: {exc}", retryable=True, retry_after=None)
         else:
-            async with self._store.transaction() as tx:
-                await tx.outbox.mark_sent(item.id, result.provider_message_id, self._clock.now())
+            await self._settled.submit((item.id, result.provider_message_id))
             log.info("outbox=%s ticket=%s channel=%s sent", item.id, item.ticket_id, channel_name)
+
+    async def _mark_sent(self, sent: list[tuple[int, str | None]]) -> list[None]:
+        async with self._store.transaction() as tx:
+            await tx.outbox.mark_sent_many(sent, self._clock.now())
+        return [None] * len(sent)
 
     async def _send(self, channel: Channel, item: OutboxItem) -> SendResult:
         return await asyncio.wait_for(channel.send(item.message), timeout=self._send_timeout)

@@ -3,47 +3,38 @@
 Per message, in ONE transaction: dedupe on (channel, provider message id) → identity → intent →
 handle (new ticket, status, survey answer, help) → queue replies in the outbox. The caller
 acknowledges the provider only after `receive` returns, i.e. after the commit.
+
+`receive_many` does the same for a group of messages (bot.ingest groups concurrent webhooks
+into one commit) with set-based statements: identities, inbound rows, open surveys, new tickets,
+their history and the replies are each one statement for the whole group, not one per message.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Sequence
 
 from bot.clock import Clock
 from bot.config import GatewaySettings
 from bot.intent import Intent, IntentKind, detect
 from bot.lifecycle import Lifecycle
-from bot.models import (
-    EventKind,
-    Identity,
-    InboundMessage,
-    Priority,
-    ReceiveResult,
-    SurveyAnswer,
-    Ticket,
-    TicketStatus,
-)
+from bot.models import EventKind, Identity, InboundMessage, ReceiveResult, SurveyAnswer, TicketStatus
+from bot.new_requests import NewRequests, Request
 from bot.replies import MENU_BUTTONS, STATUS_NAMES, date_only, when
 from bot.taxonomy import Taxonomy
-from bot.tracking import is_valid, new_code
+from bot.tracking import is_valid
 from bot.understanding import Understander
 from bot.workdays import WorkCalendar
+from storage.citizens import Caller
+from storage.outbox import Queued
 from storage.store import Store, Transaction
 from storage.surveys import Survey
-from storage.tickets import NewTicket
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 10_000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _meta_str(msg: InboundMessage, key: str) -> str | None:
-    value = msg.meta.get(key)
-    return value if isinstance(value, str) and value else None
 
 
 def clean_text(text: str) -> str:
@@ -67,13 +58,11 @@ class Gateway:
         on_commit: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
-        self._nlp = understander
         self._life = lifecycle
-        self._taxonomy = taxonomy
         self._settings = settings
         self._clock = clock
-        self._calendar = calendar
         self._on_commit = on_commit or (lambda: None)
+        self._requests = NewRequests(understander, lifecycle, taxonomy, settings, clock, calendar)
 
     async def receive(self, msg: InboundMessage) -> ReceiveResult:
         """Handle one inbound message exactly once; a repeated delivery changes nothing."""
@@ -90,48 +79,84 @@ class Gateway:
 
     async def receive_in(self, tx: Transaction, msg: InboundMessage) -> ReceiveResult:
         """Everything `receive` does, inside the caller's transaction (which the caller commits)."""
-        text = clean_text(msg.text)
-        now = self._clock.now()
-        identity = await tx.citizens.identity_for(
-            msg.channel, msg.address, at=now, display_name=msg.display_name, phone=msg.contact_phone
-        )
-        inbound_id = await tx.inbound.record(msg, text, identity.id, now)
-        if inbound_id is None:
-            prior = await tx.inbound.prior(msg.channel, msg.provider_message_id)
-            log.info("duplicate delivery channel=%s id=%s", msg.channel, msg.provider_message_id)
-            return ReceiveResult(
-                intent=prior.intent if prior else "unknown",
-                duplicate=True,
-                ticket_code=prior.ticket_code if prior else None,
-            )
-        survey = await self._open_survey(tx, identity)
-        intent = detect(
-            text,
-            button=msg.button,
-            survey_open=survey is not None,
-            min_request_letters=self._settings.min_request_letters,
-        )
-        result, ticket_id = await self._handle(tx, intent, msg, text, identity)
-        await tx.inbound.settle(inbound_id, intent.kind.value, ticket_id)
-        return result
+        return (await self.receive_many(tx, [msg]))[0]
 
-    async def _handle(
-        self, tx: Transaction, intent: Intent, msg: InboundMessage, text: str, identity: Identity
-    ) -> tuple[ReceiveResult, int | None]:
-        match intent.kind:
-            case IntentKind.HELP:
-                await self._life.tell(tx, identity, "welcome", buttons=MENU_BUTTONS)
-                return ReceiveResult(intent=intent.kind, duplicate=False, replies=1), None
-            case IntentKind.NOISE:
-                await self._life.tell(tx, identity, "describe")
-                return ReceiveResult(intent=intent.kind, duplicate=False, replies=1), None
-            case IntentKind.STATUS_QUERY:
-                return await self._status(tx, intent, identity)
-            case IntentKind.SURVEY_ANSWER:
-                return await self._survey_answer(tx, intent, identity, text)
-            case IntentKind.NEW_REQUEST:
-                return await self._new_request(tx, msg, text, identity)
-        raise AssertionError(intent.kind)  # pragma: no cover - match is exhaustive
+    async def receive_many(self, tx: Transaction, messages: Sequence[InboundMessage]) -> list[ReceiveResult]:
+        """`receive_in` for a group of messages, with a fixed number of statements per round.
+
+        A message repeating the sender (or the provider id) of an earlier one in the group waits
+        for a later round, so each citizen's messages are still handled one after the other."""
+        results: list[ReceiveResult | None] = [None] * len(messages)
+        for indices in _rounds(messages):
+            done = await self._round(tx, [messages[i] for i in indices])
+            for i, result in zip(indices, done, strict=True):
+                results[i] = result
+        return [r for r in results if r is not None]
+
+    async def _round(self, tx: Transaction, messages: Sequence[InboundMessage]) -> list[ReceiveResult]:
+        now = self._clock.now()
+        texts = [clean_text(m.text) for m in messages]
+        callers = [Caller(m.channel, m.address, m.display_name, m.contact_phone) for m in messages]
+        identities = await tx.citizens.identities_for(callers, at=now)
+        who = [identities[c.key] for c in callers]
+        stored = await tx.inbound.record_many(
+            list(zip(messages, texts, (w.id for w in who), strict=True)), now
+        )
+        results: list[ReceiveResult | None] = [None] * len(messages)
+        fresh: list[int] = []
+        for i, msg in enumerate(messages):
+            if (msg.channel, msg.provider_message_id) in stored:
+                fresh.append(i)
+            else:
+                results[i] = await self._repeated_delivery(tx, msg)
+        surveyed = await tx.surveys.citizens_with_open_survey({who[i].citizen_id for i in fresh})
+        replies: list[Queued] = []
+        requests: list[int] = []
+        settled: list[tuple[int, str, int | None]] = []
+        for i in fresh:
+            msg, identity = messages[i], who[i]
+            intent = detect(
+                texts[i],
+                button=msg.button,
+                survey_open=identity.citizen_id in surveyed,
+                min_request_letters=self._settings.min_request_letters,
+            )
+            ticket_id: int | None = None
+            match intent.kind:
+                case IntentKind.NEW_REQUEST:
+                    requests.append(i)
+                    continue
+                case IntentKind.HELP:
+                    replies.append(self._life.reply(identity, "welcome", buttons=MENU_BUTTONS))
+                    result = ReceiveResult(intent=intent.kind, duplicate=False, replies=1)
+                case IntentKind.NOISE:
+                    replies.append(self._life.reply(identity, "describe"))
+                    result = ReceiveResult(intent=intent.kind, duplicate=False, replies=1)
+                case IntentKind.STATUS_QUERY:
+                    result, ticket_id = await self._status(tx, intent, identity)
+                case IntentKind.SURVEY_ANSWER:
+                    result, ticket_id = await self._survey_answer(tx, intent, identity, texts[i])
+            results[i] = result
+            settled.append((stored[(msg.channel, msg.provider_message_id)], intent.kind.value, ticket_id))
+        handled = await self._requests.handle(
+            tx, [Request(messages[i], texts[i], who[i]) for i in requests], replies
+        )
+        for i, done in zip(requests, handled, strict=True):
+            results[i] = done.result
+            key = (messages[i].channel, messages[i].provider_message_id)
+            settled.append((stored[key], IntentKind.NEW_REQUEST.value, done.ticket_id))
+        await tx.outbox.enqueue_many(replies, at=now)
+        await tx.inbound.settle_many(settled)
+        return [r for r in results if r is not None]
+
+    async def _repeated_delivery(self, tx: Transaction, msg: InboundMessage) -> ReceiveResult:
+        prior = await tx.inbound.prior(msg.channel, msg.provider_message_id)
+        log.info("duplicate delivery channel=%s id=%s", msg.channel, msg.provider_message_id)
+        return ReceiveResult(
+            intent=prior.intent if prior else "unknown",
+            duplicate=True,
+            ticket_code=prior.ticket_code if prior else None,
+        )
 
     async def _status(
         self, tx: Transaction, intent: Intent, identity: Identity
@@ -218,124 +243,18 @@ class Gateway:
                     break
         return survey
 
-    async def _new_request(
-        self, tx: Transaction, msg: InboundMessage, text: str, identity: Identity
-    ) -> tuple[ReceiveResult, int | None]:
-        found = self._nlp.understand(text)
-        cls = found.classification
-        now = self._clock.now()
-        window = now - timedelta(hours=self._settings.duplicate_window_hours)
-        candidates = await tx.tickets.open_similar(cls.category, window, district=found.district)
-        existing_id = self._nlp.duplicate_of(found, candidates, self._settings.duplicate_threshold)
-        existing = await tx.tickets.get(existing_id) if existing_id is not None else None
-        if existing is not None:
-            return await self._link(tx, existing, identity, msg, text)
-        category = self._taxonomy.categories[cls.category]
-        priority = Priority(cls.priority.value)
-        needs_review = cls.needs_review or msg.meta.get("needs_review") is True
-        ticket = await tx.tickets.create(
-            NewTicket(
-                tracking_code=await self._unused_code(tx),
-                citizen_id=identity.citizen_id,
-                channel=msg.channel,
-                text=text,
-                normalized_text=found.normalized,
-                category=cls.category,
-                department=cls.department,
-                confidence=cls.confidence,
-                model_version=cls.model_version,
-                top_k=cls.top_k,
-                # A channel may ask for review itself (hotline: low speech-recognition confidence).
-                needs_review=needs_review,
-                priority=priority,
-                status=TicketStatus.REGISTERED,
-                district=found.district or _meta_str(msg, "district"),
-                location_text=found.place,
-                latitude=msg.location.latitude if msg.location else None,
-                longitude=msg.location.longitude if msg.location else None,
-                created_at=now,
-                due_at=self._calendar.due_at(now, category.sla_days),
-            )
-        )
-        await tx.tickets.add_reporter(ticket.id, identity.id, now)
-        await tx.tickets.add_event(
-            ticket.id,
-            EventKind.CREATED,
-            now,
-            f"citizen:{identity.citizen_id}",
-            {"channel": msg.channel, "attachments": [a.reference for a in msg.attachments]},
-        )
-        await tx.tickets.add_event(
-            ticket.id,
-            EventKind.CLASSIFIED,
-            now,
-            f"model:{cls.model_version}",
-            {
-                "category": cls.category,
-                "department": cls.department,
-                "confidence": cls.confidence,
-                "top_k": [list(p) for p in cls.top_k],
-                "needs_review": needs_review,
-                "priority": cls.priority.value,
-                "urgent_reasons": list(cls.urgent_reasons),
-            },
-        )
-        if not needs_review:
-            ticket = await tx.tickets.update(ticket.id, now, status=TicketStatus.REFERRED)
-            await tx.tickets.add_event(
-                ticket.id,
-                EventKind.STATUS_CHANGED,
-                now,
-                f"model:{cls.model_version}",
-                {"from": TicketStatus.REGISTERED.value, "to": TicketStatus.REFERRED.value},
-            )
-        template = (
-            "created_urgent"
-            if priority is Priority.URGENT
-            else "created_review"
-            if needs_review
-            else "created"
-        )
-        await self._life.tell(tx, identity, template, ticket=ticket, when=when(now))
-        log.info(
-            "ticket=%s channel=%s category=%s review=%s",
-            ticket.id,
-            msg.channel,
-            cls.category,
-            needs_review,
-        )
-        return ReceiveResult(
-            intent=IntentKind.NEW_REQUEST, duplicate=False, ticket_code=ticket.tracking_code, replies=1
-        ), ticket.id
 
-    async def _link(
-        self, tx: Transaction, ticket: Ticket, identity: Identity, msg: InboundMessage, text: str
-    ) -> tuple[ReceiveResult, int | None]:
-        now = self._clock.now()
-        added = await tx.tickets.add_reporter(ticket.id, identity.id, now)
-        await tx.tickets.add_event(
-            ticket.id,
-            EventKind.MESSAGE_IN,
-            now,
-            f"citizen:{identity.citizen_id}",
-            {"channel": msg.channel, "text": text},
-        )
-        if added:
-            await tx.tickets.add_event(
-                ticket.id,
-                EventKind.REPORTER_ADDED,
-                now,
-                "system",
-                {"channel": msg.channel, "identity": identity.id},
-            )
-        await self._life.tell(tx, identity, "linked", ticket=ticket)
-        return ReceiveResult(
-            intent=IntentKind.NEW_REQUEST, duplicate=False, ticket_code=ticket.tracking_code, replies=1
-        ), ticket.id
-
-    async def _unused_code(self, tx: Transaction) -> str:
-        for _ in range(20):
-            code = new_code()
-            if not await tx.tickets.code_exists(code):
-                return code
-        raise RuntimeError("could not find a free tracking code in 20 tries")  # 1e-8 chance at 1e7 tickets
+def _rounds(messages: Sequence[InboundMessage]) -> list[list[int]]:
+    """Indices of `messages` in rounds: a message goes one round after the latest earlier message
+    with the same sender or the same provider id (normally everything is round one)."""
+    rounds: list[list[int]] = []
+    by_sender: dict[tuple[str, str], int] = {}
+    by_id: dict[tuple[str, str], int] = {}
+    for i, msg in enumerate(messages):
+        sender, delivery = (msg.channel, msg.address), (msg.channel, msg.provider_message_id)
+        n = max(by_sender.get(sender, -1), by_id.get(delivery, -1)) + 1
+        by_sender[sender] = by_id[delivery] = n
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(i)
+    return rounds

@@ -1,11 +1,13 @@
 """Group commit: concurrent inbound messages share one transaction, each inside its own savepoint.
 
 Webhooks arrive concurrently; on SQLite only one transaction can write at a time, and every
-commit costs a round trip. `GroupCommit.receive` has the gateway's signature: it queues the
-message and a writer takes everything queued (up to `max_group`) into ONE transaction, running
-`Gateway.receive_in` for each message inside a SAVEPOINT. A message whose own processing raises
-is rolled back to its savepoint and answered with that error (the channel says 503, the provider
-retries); the others in the group go on. Nobody is answered before the commit: if the commit
+statement costs a round trip to the driver's thread. `GroupCommit.receive` has the gateway's
+signature: it queues the message and a writer takes everything queued (up to `max_group`) into
+ONE transaction and hands the whole group to `Gateway.receive_many`, which works set-based (one
+INSERT for all the group's tickets, one for their replies, …). The group runs inside a SAVEPOINT:
+if it raises, the savepoint is rolled back and the messages are stored one by one, each in its
+own savepoint, so only a message whose own processing fails is answered with the error (the
+channel says 503, the provider retries). Nobody is answered before the commit: if the commit
 fails, every message of the group gets the error and none was acknowledged. A group of one needs
 no savepoint.
 
@@ -15,24 +17,14 @@ few, each with its own connection.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import deque
-from dataclasses import dataclass, field
 
+from bot.batching import Batcher
 from bot.gateway import Gateway
 from bot.models import InboundMessage, ReceiveResult
-from storage.store import Store
+from storage.store import Store, Transaction
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class _Pending:
-    message: InboundMessage
-    done: asyncio.Future[ReceiveResult] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
 
 
 class GroupCommit:
@@ -43,59 +35,47 @@ class GroupCommit:
     ) -> None:
         self._store = store
         self._gateway = gateway
-        self._max_group = max_group
-        self._writers = writers or (1 if store.dialect == "sqlite" else 4)
-        self._queue: deque[_Pending] = deque()
-        self._running: set[asyncio.Task[None]] = set()
+        self._batcher: Batcher[InboundMessage, ReceiveResult] = Batcher(
+            self._commit,
+            max_batch=max_group,
+            workers=writers or (1 if store.dialect == "sqlite" else 4),
+            name="ingest-writer",
+        )
 
     async def receive(self, message: InboundMessage) -> ReceiveResult:
         """Handle `message` exactly once; returns after the commit that holds it."""
-        pending = _Pending(message)
-        self._queue.append(pending)
-        if len(self._running) < self._writers:
-            task = asyncio.create_task(self._write(), name="ingest-writer")
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
-        # A cancelled request must not cancel the writer: the group is shared.
-        return await asyncio.shield(pending.done)
+        return await self._batcher.submit(message)
 
-    async def _write(self) -> None:
-        while self._queue:
-            group = [self._queue.popleft() for _ in range(min(self._max_group, len(self._queue)))]
-            try:
-                await self._commit(group)
-            except BaseException as exc:
-                for pending in group:
-                    if not pending.done.done():
-                        pending.done.set_exception(
-                            exc if isinstance(exc, Exception) else RuntimeError("stopped")
-                        )
-                if not isinstance(exc, Exception):
-                    raise
-
-    async def _commit(self, group: list[_Pending]) -> None:
-        results: list[ReceiveResult | Exception] = []
+    async def _commit(self, messages: list[InboundMessage]) -> list[ReceiveResult | Exception]:
+        results: list[ReceiveResult | Exception]
         async with self._store.transaction() as tx:
-            if len(group) == 1:
-                results.append(await self._gateway.receive_in(tx, group[0].message))
+            if len(messages) == 1:
+                results = list(await self._gateway.receive_many(tx, messages))
             else:
-                for pending in group:
-                    try:
-                        async with tx.session.begin_nested():
-                            results.append(await self._gateway.receive_in(tx, pending.message))
-                    except Exception as exc:  # only this message is rolled back; the group goes on
-                        log.error(
-                            "channel=%s message not stored (rolled back alone): %s",
-                            pending.message.channel,
-                            type(exc).__name__,
-                        )
-                        results.append(exc)
-        for pending, result in zip(group, results, strict=True):
-            if isinstance(result, Exception):
-                pending.done.set_exception(result)
-                continue
-            if not result.duplicate:
-                self._gateway.committed(pending.message, result)
-            pending.done.set_result(result)
-        if len(group) > 1:
-            log.debug("group commit of %d messages", len(group))
+                try:
+                    async with tx.session.begin_nested():
+                        results = list(await self._gateway.receive_many(tx, messages))
+                except Exception as exc:  # noqa: BLE001 - find the culprit: store one by one
+                    log.warning(
+                        "group of %d messages failed together (%s); storing them one by one",
+                        len(messages),
+                        type(exc).__name__,
+                    )
+                    results = [await self._alone(tx, message) for message in messages]
+        for message, result in zip(messages, results, strict=True):
+            if isinstance(result, ReceiveResult) and not result.duplicate:
+                self._gateway.committed(message, result)
+        if len(messages) > 1:
+            log.debug("group commit of %d messages", len(messages))
+        return results
+
+    async def _alone(self, tx: Transaction, message: InboundMessage) -> ReceiveResult | Exception:
+        """One message in its own savepoint: if it fails, only it is rolled back."""
+        try:
+            async with tx.session.begin_nested():
+                return (await self._gateway.receive_many(tx, [message]))[0]
+        except Exception as exc:  # noqa: BLE001 - answered to this message's sender (503, retried)
+            log.error(
+                "channel=%s message not stored (rolled back alone): %s", message.channel, type(exc).__name__
+            )
+            return exc

@@ -25,6 +25,7 @@ from bot.models import (
 from bot.replies import SURVEY_BUTTONS, render
 from bot.taxonomy import Taxonomy
 from bot.workdays import WorkCalendar
+from storage.outbox import Queued
 from storage.store import Transaction
 
 S = TicketStatus
@@ -213,6 +214,21 @@ class Lifecycle:
         **values: object,
     ) -> None:
         """Queue one reply to one identity, rendered for the medium its reply channel speaks."""
+        queued = self.reply(identity, template, ticket=ticket, buttons=buttons, priority=priority, **values)
+        await tx.outbox.enqueue_many([queued], at=self._clock.now())
+
+    def reply(
+        self,
+        identity: Identity,
+        template: str,
+        *,
+        ticket: Ticket | None = None,
+        buttons: tuple[Button, ...] = (),
+        priority: int = REPLY_PRIORITY,
+        **values: object,
+    ) -> Queued:
+        """One reply rendered for the medium of the identity's reply channel, ready for the outbox
+        (`tell` queues it at once; batch intake queues a group's replies in one INSERT)."""
         channel, address = self._directory.route(identity)
         medium = self._directory.medium(channel)
         if ticket is not None:
@@ -221,13 +237,12 @@ class Lifecycle:
                 "department", self._taxonomy.departments.get(ticket.department, ticket.department)
             )
         text = render(template, medium, **values)
-        await tx.outbox.enqueue(
+        return Queued(
             OutboundMessage(
                 channel=channel, address=address, text=text, buttons=buttons if medium is Medium.CHAT else ()
             ),
-            ticket_id=ticket.id if ticket else None,
-            priority=priority,
-            at=self._clock.now(),
+            ticket.id if ticket else None,
+            priority,
         )
 
     async def _ask_survey(self, tx: Transaction, ticket: Ticket) -> None:

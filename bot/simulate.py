@@ -64,7 +64,8 @@ async def _run(sada: Sada, telegram: FakeChannel, sms: FakeChannel) -> None:
     first = codes[0]
     status = await telegram.push(receive, "tg:1001", f"پیگیری {persian_digits(first)}")
     _say(TELEGRAM, "tg:1001", f"پیگیری {persian_digits(first)}", status.intent, status.ticket_code)
-    typo = first[:-2] + first[-1] + first[-2]
+    # One digit mistyped (the check digit catches every single-digit error).
+    typo = first[:-1] + str((int(first[-1]) + 1) % 10)
     wrong = await sms.push(receive, "+989121234567", typo)
     _say(SMS, "+989121234567", typo, wrong.intent, wrong.ticket_code)
     # Department staff resolve the rubbish ticket; the citizen says it is not fixed; then it is.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from nlp.classification import Classification, Classifier
 from nlp.dataset import Example
-from nlp.duplicates import DuplicateCandidate, find_duplicate
+from nlp.duplicates import DuplicateCandidate, DuplicatePool
 from nlp.letters import fold
 from nlp.places import DEFAULT_GAZETTEER_PATH, Gazetteer
 from storage.tickets import DuplicateRow
@@ -49,35 +49,42 @@ class Understander:
 
     def understand(self, text: str) -> Understanding:
         """Normalise, classify and locate one message."""
-        normalized = self._normalize(text)
+        return self.understand_many([text])[0]
+
+    def understand_many(self, texts: Sequence[str]) -> list[Understanding]:
+        """`understand` for a batch: a trained model classifies the whole batch in one call."""
+        normalized = [self._normalize(text) for text in texts]
         if self._classify_normalized is not None:
-            classification = self._classify_normalized([normalized])[0]
+            classifications = self._classify_normalized(normalized)
         else:
-            classification = self.classifier.classify(text)
-        location = self._gazetteer.locate(text) if self._gazetteer else None
-        return Understanding(
-            normalized=normalized,
-            classification=classification,
-            district=location.district if location else None,
-            place=(location.place or location.text) if location else None,
+            classifications = self.classifier.classify_many(texts)
+        found: list[Understanding] = []
+        for text, norm, classification in zip(texts, normalized, classifications, strict=True):
+            location = self._gazetteer.locate(text) if self._gazetteer else None
+            found.append(
+                Understanding(
+                    normalized=norm,
+                    classification=classification,
+                    district=location.district if location else None,
+                    place=(location.place or location.text) if location else None,
+                )
+            )
+        return found
+
+    @staticmethod
+    def duplicate_pool(category: str, rows: Sequence[DuplicateRow]) -> DuplicatePool:
+        """Open tickets of `category` (newest first) ready to score new reports against."""
+        return DuplicatePool(
+            DuplicateCandidate(str(r.id), r.normalized_text, category, r.district, r.place) for r in rows
         )
 
-    def duplicate_of(
-        self, found: Understanding, candidates: Sequence[DuplicateRow], threshold: float
-    ) -> int | None:
-        """Id of the open ticket this message repeats (same category, similar text, same place), if any."""
-        if not candidates:
-            return None
-        category = found.classification.category
-        new = DuplicateCandidate("new", found.normalized, category, found.district, found.place)
-        match = find_duplicate(
-            new,
-            (
-                DuplicateCandidate(str(c.id), c.normalized_text, category, c.district, c.place)
-                for c in candidates
-            ),
-            threshold=threshold,
+    @staticmethod
+    def duplicate_of(found: Understanding, pool: DuplicatePool, threshold: float) -> int | None:
+        """Id of the ticket in `pool` this message repeats (similar text, same place), if any."""
+        new = DuplicateCandidate(
+            "new", found.normalized, found.classification.category, found.district, found.place
         )
+        match = pool.best(new, threshold=threshold)
         return int(match[0]) if match else None
 
 

@@ -7,15 +7,36 @@ user who shared their number and later texts in, is recognised as the same perso
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Identity
-from storage.inserts import insert_ignoring_conflict
+from storage.inserts import insert_returning_ids, insert_rows_ignoring_conflict
 from storage.tables import CitizenRow, IdentityRow
+
+AddressKey = tuple[str, str]  # (channel, address)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who sent one message, as identity lookup needs it."""
+
+    channel: str
+    address: str
+    display_name: str | None = None
+    phone: str | None = None
+
+    @property
+    def key(self) -> AddressKey:
+        return (self.channel, self.address)
+
+    @property
+    def known_phone(self) -> str | None:
+        return self.phone or (self.address if _is_phone(self.address) else None)
 
 
 def _is_phone(address: str) -> bool:
@@ -43,42 +64,89 @@ class CitizenRepository:
         phone: str | None = None,
     ) -> Identity:
         """The identity for (channel, address), created with a new citizen the first time."""
-        row = await self._s.scalar(
-            select(IdentityRow).where(IdentityRow.channel == channel, IdentityRow.address == address)
-        )
-        if row is None:
-            known_phone = phone or (address if _is_phone(address) else None)
-            citizen_id = await self._citizen_with_phone(known_phone) if known_phone else None
-            if citizen_id is None:
-                citizen = CitizenRow(display_name=display_name, phone=known_phone, created_at=at)
-                self._s.add(citizen)
-                await self._s.flush()
-                citizen_id = citizen.id
-            stmt = insert_ignoring_conflict(
+        caller = Caller(channel, address, display_name=display_name, phone=phone)
+        return (await self.identities_for([caller], at=at))[caller.key]
+
+    async def identities_for(self, callers: Sequence[Caller], *, at: datetime) -> dict[AddressKey, Identity]:
+        """`identity_for` for many senders at once, in a fixed number of statements.
+
+        New addresses join the citizen who already gave their phone number, or a new citizen
+        (one per phone number, so two new addresses with the same number in one batch are one
+        person). Keys are handled in sorted order, so concurrent batches on PostgreSQL take row
+        locks in the same order and cannot deadlock each other."""
+        first: dict[AddressKey, Caller] = {}
+        for caller in callers:
+            first.setdefault(caller.key, caller)
+        keys = sorted(first)
+        found = await self._identities(keys)
+        for key in keys:
+            caller = first[key]
+            if key in found and caller.phone:
+                await self.set_phone(found[key].citizen_id, caller.phone)
+        missing = [first[k] for k in keys if k not in found]
+        if not missing:
+            return found
+        phones = sorted({p for c in missing if (p := c.known_phone)})
+        by_phone: dict[str, int] = {}
+        if phones:
+            rows = await self._s.execute(
+                select(CitizenRow.phone, func.min(CitizenRow.id))
+                .where(CitizenRow.phone.in_(phones))
+                .group_by(CitizenRow.phone)
+            )
+            by_phone = {phone: citizen_id for phone, citizen_id in rows if phone}
+        creating: list[Caller] = []  # one new citizen each
+        for caller in missing:
+            phone = caller.known_phone
+            if phone is None or (phone not in by_phone and all(c.known_phone != phone for c in creating)):
+                creating.append(caller)
+        if creating:
+            new_ids = await insert_returning_ids(
                 self._s,
-                IdentityRow,
+                CitizenRow,
+                [
+                    {"display_name": c.display_name, "phone": c.known_phone, "created_at": at}
+                    for c in creating
+                ],
+            )
+            for caller, citizen_id in zip(creating, new_ids, strict=True):
+                if caller.known_phone:
+                    by_phone[caller.known_phone] = citizen_id
+            own = {c.key: citizen_id for c, citizen_id in zip(creating, new_ids, strict=True)}
+        else:
+            own = {}
+        await self._s.execute(
+            insert_rows_ignoring_conflict(self._s, IdentityRow, ["channel", "address"]),
+            [
                 {
-                    "citizen_id": citizen_id,
-                    "channel": channel,
-                    "address": address,
+                    "citizen_id": own.get(c.key) or by_phone[c.known_phone or ""],
+                    "channel": c.channel,
+                    "address": c.address,
                     "unreachable": False,
                     "created_at": at,
-                },
-                ["channel", "address"],
-            )
-            await self._s.execute(stmt)
-            row = await self._s.scalar(
-                select(IdentityRow).where(IdentityRow.channel == channel, IdentityRow.address == address)
-            )
-            assert row is not None  # noqa: S101 - inserted or found just above
-        elif phone:
-            await self.set_phone(row.citizen_id, phone)
-        return _identity(row)
-
-    async def _citizen_with_phone(self, phone: str) -> int | None:
-        return await self._s.scalar(
-            select(CitizenRow.id).where(CitizenRow.phone == phone).order_by(CitizenRow.id).limit(1)
+                }
+                for c in missing
+            ],
         )
+        found.update(await self._identities([c.key for c in missing]))
+        return found
+
+    async def _identities(self, keys: Sequence[AddressKey]) -> dict[AddressKey, Identity]:
+        by_channel: dict[str, list[str]] = {}
+        for channel, address in keys:
+            by_channel.setdefault(channel, []).append(address)
+        found: dict[AddressKey, Identity] = {}
+        for channel, addresses in by_channel.items():
+            rows = await self._s.execute(
+                select(IdentityRow.id, IdentityRow.citizen_id, IdentityRow.address).where(
+                    IdentityRow.channel == channel, IdentityRow.address.in_(addresses)
+                )
+            )
+            for identity_id, citizen_id, address in rows:
+                found[(channel, address)] = Identity(
+                    id=identity_id, citizen_id=citizen_id, channel=channel, address=address
+                )
+        return found
 
     async def identity_ids(self, citizen_id: int) -> list[int]:
         """Every identity of one citizen, oldest first."""

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import InboundMessage
-from storage.inserts import insert_ignoring_conflict
+from storage.inserts import insert_rows_ignoring_conflict
 from storage.tables import InboundRow, TicketRow
 
 
@@ -29,27 +30,50 @@ class InboundRepository:
 
     async def record(self, msg: InboundMessage, text: str, identity_id: int, at: datetime) -> int | None:
         """Store the message; None when (channel, provider_message_id) was seen before."""
-        stmt = insert_ignoring_conflict(
-            self._s,
-            InboundRow,
-            {
-                "channel": msg.channel,
-                "provider_message_id": msg.provider_message_id,
-                "identity_id": identity_id,
-                "ticket_id": None,
-                "intent": "pending",
-                "text": text,
-                "received_at": msg.received_at,
-                "stored_at": at,
-            },
-            ["channel", "provider_message_id"],
+        ids = await self.record_many([(msg, text, identity_id)], at)
+        return ids.get((msg.channel, msg.provider_message_id))
+
+    async def record_many(
+        self, messages: Sequence[tuple[InboundMessage, str, int]], at: datetime
+    ) -> dict[tuple[str, str], int]:
+        """Store many messages in one statement: (channel, provider id) → row id, for those not
+        seen before. A message already stored (or repeated within `messages`) gets no entry."""
+        if not messages:
+            return {}
+        stmt = insert_rows_ignoring_conflict(self._s, InboundRow, ["channel", "provider_message_id"])
+        table = InboundRow.__table__
+        rows = await self._s.execute(
+            stmt.returning(table.c.id, table.c.channel, table.c.provider_message_id),
+            [
+                {
+                    "channel": msg.channel,
+                    "provider_message_id": msg.provider_message_id,
+                    "identity_id": identity_id,
+                    "ticket_id": None,
+                    "intent": "pending",
+                    "text": text,
+                    "received_at": msg.received_at,
+                    "stored_at": at,
+                }
+                for msg, text, identity_id in messages
+            ],
         )
-        return await self._s.scalar(stmt)
+        return {(channel, provider_id): row_id for row_id, channel, provider_id in rows}
 
     async def settle(self, inbound_id: int, intent: str, ticket_id: int | None) -> None:
         """Record what the gateway decided the message was."""
+        await self.settle_many([(inbound_id, intent, ticket_id)])
+
+    async def settle_many(self, decisions: Sequence[tuple[int, str, int | None]]) -> None:
+        """`settle` for many messages in one executemany."""
+        if not decisions:
+            return
+        table = InboundRow.__table__
         await self._s.execute(
-            update(InboundRow).where(InboundRow.id == inbound_id).values(intent=intent, ticket_id=ticket_id)
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values(intent=bindparam("new_intent"), ticket_id=bindparam("new_ticket_id")),
+            [{"row_id": i, "new_intent": intent, "new_ticket_id": t} for i, intent, t in decisions],
         )
 
     async def prior(self, channel: str, provider_message_id: str) -> PriorDelivery | None:

@@ -1,10 +1,12 @@
-"""INSERT … ON CONFLICT DO NOTHING for both dialects: the base of idempotent intake."""
+"""INSERTs for both dialects: ON CONFLICT DO NOTHING (the base of idempotent intake) and ordered
+multi-row INSERT … RETURNING id (the base of set-based intake)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Insert
+from sqlalchemy import Insert, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
@@ -18,3 +20,37 @@ def insert_ignoring_conflict(
     module: Any = postgresql if dialect == "postgresql" else sqlite
     stmt = module.insert(row).values(**values).on_conflict_do_nothing(index_elements=conflict)
     return stmt.returning(row.id)  # type: ignore[attr-defined]
+
+
+def insert_rows_ignoring_conflict(
+    session: AsyncSession, row: type[DeclarativeBase], conflict: list[str]
+) -> Insert:
+    """The same INSERT without values, for `session.execute(stmt, [rows…])` (one multi-row INSERT)."""
+    dialect = session.bind.dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    table = row.__table__  # type: ignore[attr-defined]
+    stmt: Insert = module.insert(table).on_conflict_do_nothing(index_elements=conflict)
+    return stmt
+
+
+async def insert_returning_ids(
+    session: AsyncSession, row: type[DeclarativeBase], values: Sequence[dict[str, Any]]
+) -> list[int]:
+    """INSERT many rows with as few statements as the driver allows; their ids in the order given.
+
+    PostgreSQL: SQLAlchemy's "insertmanyvalues" with `sort_by_parameter_order` (batched, ordered by
+    a sentinel). SQLite has no such sentinel, and SQLAlchemy would fall back to one INSERT per row;
+    instead this relies on SQLite's rowid rule: each row of a multi-row VALUES gets the next rowid
+    (one more than the largest) in order, so the ascending ids are the rows in the order given.
+    RETURNING's own row order is unspecified on SQLite, hence the sort."""
+    if not values:
+        return []
+    table = row.__table__  # type: ignore[attr-defined]
+    if session.bind.dialect.name == "postgresql":
+        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(await session.scalars(stmt, list(values)))
+    ids = sorted(await session.scalars(insert(table).returning(table.c.id), list(values)))
+    if len(ids) != len(values) or ids[-1] - ids[0] != len(ids) - 1:
+        # Only contiguous ids prove the order (a table at the rowid ceiling would get random ones).
+        raise RuntimeError(f"{table.name}: multi-row INSERT returned non-contiguous ids")
+    return ids

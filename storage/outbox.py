@@ -8,14 +8,15 @@ lease: a process that dies mid-send leaves rows that become due again when the l
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Button, OutboundMessage, OutboxItem
+from storage.inserts import insert_returning_ids
 from storage.tables import OutboxRow
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -37,6 +38,15 @@ class OutboxRecord:
     delivery_status: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """One message to queue: what, about which ticket, how urgent (lower goes first)."""
+
+    message: OutboundMessage
+    ticket_id: int | None
+    priority: int
+
+
 class OutboxRepository:
     """Queue, claim and settle outbound messages."""
 
@@ -47,21 +57,31 @@ class OutboxRepository:
         self, msg: OutboundMessage, *, ticket_id: int | None, priority: int, at: datetime
     ) -> int:
         """Queue one message, due now."""
-        row = OutboxRow(
-            channel=msg.channel,
-            address=msg.address,
-            text=msg.text,
-            buttons=[[b.label, b.data] for b in msg.buttons],
-            ticket_id=ticket_id,
-            priority=priority,
-            status=PENDING,
-            attempts=0,
-            next_attempt_at=at,
-            created_at=at,
+        return (await self.enqueue_many([Queued(msg, ticket_id, priority)], at=at))[0]
+
+    async def enqueue_many(self, queued: Sequence[Queued], *, at: datetime) -> list[int]:
+        """Queue many messages, due now, in one multi-row INSERT; ids in the order given."""
+        if not queued:
+            return []
+        return await insert_returning_ids(
+            self._s,
+            OutboxRow,
+            [
+                {
+                    "channel": q.message.channel,
+                    "address": q.message.address,
+                    "text": q.message.text,
+                    "buttons": [[b.label, b.data] for b in q.message.buttons],
+                    "ticket_id": q.ticket_id,
+                    "priority": q.priority,
+                    "status": PENDING,
+                    "attempts": 0,
+                    "next_attempt_at": at,
+                    "created_at": at,
+                }
+                for q in queued
+            ],
         )
-        self._s.add(row)
-        await self._s.flush()
-        return row.id
 
     async def claim(
         self, channels: Collection[str], *, limit: int, now: datetime, lease: timedelta
@@ -112,8 +132,25 @@ class OutboxRepository:
 
     async def mark_sent(self, item_id: int, provider_message_id: str | None, at: datetime) -> None:
         """The provider accepted the message."""
-        await self._settle(
-            item_id, status=SENT, provider_message_id=provider_message_id, sent_at=at, last_error=None
+        await self.mark_sent_many([(item_id, provider_message_id)], at)
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, str | None]], at: datetime) -> None:
+        """`mark_sent` for many rows in one executemany: (outbox id, provider message id) each."""
+        if not sent:
+            return
+        table = OutboxRow.__table__
+        await self._s.execute(
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values(
+                status=SENT,
+                provider_message_id=bindparam("sent_as"),
+                sent_at=at,
+                last_error=None,
+                claim_token=None,
+                lease_until=None,
+            ),
+            [{"row_id": item_id, "sent_as": provider_id} for item_id, provider_id in sent],
         )
 
     async def mark_retry(self, item_id: int, error: str, next_attempt_at: datetime) -> None:

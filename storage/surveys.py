@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import SurveyAnswer
-from storage.tables import SurveyRow
+from storage.tables import IdentityRow, SurveyRow
 
 OPEN, ANSWERED, EXPIRED, CANCELLED = "open", "answered", "expired", "cancelled"
 
@@ -61,6 +62,18 @@ class SurveyRepository:
             .limit(1)
         )
         return None if row is None else _survey(row)
+
+    async def citizens_with_open_survey(self, citizen_ids: Collection[int]) -> set[int]:
+        """Which of these citizens have an open survey on any of their identities (one query)."""
+        if not citizen_ids:
+            return set()
+        rows = await self._s.scalars(
+            select(IdentityRow.citizen_id)
+            .join(SurveyRow, SurveyRow.identity_id == IdentityRow.id)
+            .where(IdentityRow.citizen_id.in_(sorted(citizen_ids)), SurveyRow.status == OPEN)
+            .distinct()
+        )
+        return set(rows)
 
     async def answer(self, survey_id: int, answer: SurveyAnswer, at: datetime) -> bool:
         """Record the answer; False if the survey was no longer open."""

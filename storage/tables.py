@@ -103,6 +103,7 @@ class TicketRow(Base):
         Index("ix_tickets_department_status", "department", "status"),
         Index("ix_tickets_status_due_at", "status", "due_at"),
         Index("ix_tickets_resolved_at", "resolved_at"),
+        Index("ix_tickets_category_created_at", "category", "created_at"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tracking_code: Mapped[str] = mapped_column(String(10), unique=True)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import Select, func, insert, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import EventKind, Identity, Priority, Ticket, TicketEvent, TicketStatus
+from storage.inserts import insert_returning_ids, insert_rows_ignoring_conflict
 from storage.tables import EventRow, IdentityRow, ReporterRow, TicketRow
 
 
@@ -48,6 +51,34 @@ class DuplicateRow:
     place: str | None
 
 
+def _row_values(new: NewTicket) -> dict[str, Any]:
+    return {
+        "tracking_code": new.tracking_code,
+        "citizen_id": new.citizen_id,
+        "channel": new.channel,
+        "text": new.text,
+        "normalized_text": new.normalized_text,
+        "category": new.category,
+        "department": new.department,
+        "confidence": new.confidence,
+        "model_version": new.model_version,
+        "top_k": [list(p) for p in new.top_k],
+        "needs_review": new.needs_review,
+        "priority": new.priority.value,
+        "status": new.status.value,
+        "district": new.district,
+        "location_text": new.location_text,
+        "latitude": new.latitude,
+        "longitude": new.longitude,
+        "duplicate_of": None,
+        "created_at": new.created_at,
+        "updated_at": new.created_at,
+        "due_at": new.due_at,
+        "resolved_at": None,
+        "closed_at": None,
+    }
+
+
 def ticket_from_row(row: TicketRow) -> Ticket:
     return Ticket(
         id=row.id,
@@ -77,6 +108,46 @@ def ticket_from_row(row: TicketRow) -> Ticket:
     )
 
 
+_OPEN_STATES = [
+    s.value
+    for s in (TicketStatus.REGISTERED, TicketStatus.REFERRED, TicketStatus.IN_PROGRESS, TicketStatus.REOPENED)
+]
+
+
+def _similar_query(index: int, key: tuple[str, str | None], since: datetime, limit: int) -> Select[Any]:
+    category, district = key
+    stmt = (
+        select(
+            literal(index).label("q"),
+            TicketRow.id,
+            TicketRow.normalized_text,
+            TicketRow.district,
+            TicketRow.location_text,
+        )
+        .where(
+            TicketRow.category == category,
+            TicketRow.created_at >= since,
+            TicketRow.status.in_(_OPEN_STATES),
+        )
+        .order_by(TicketRow.created_at.desc(), TicketRow.id.desc())
+        .limit(limit)
+    )
+    if district is not None:
+        stmt = stmt.where((TicketRow.district == district) | (TicketRow.district.is_(None)))
+    return stmt
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """One history row to append."""
+
+    ticket_id: int
+    kind: EventKind
+    at: datetime
+    actor: str
+    data: dict[str, Any]
+
+
 class TicketRepository:
     """Reads and writes tickets; every write that matters also appends an event (caller's job)."""
 
@@ -85,38 +156,31 @@ class TicketRepository:
 
     async def code_exists(self, code: str) -> bool:
         """Whether a tracking code is taken."""
-        return bool(await self._s.scalar(select(exists().where(TicketRow.tracking_code == code))))
+        return bool(await self.codes_taken([code]))
+
+    async def codes_taken(self, codes: Collection[str]) -> set[str]:
+        """Which of these tracking codes are taken (one query)."""
+        if not codes:
+            return set()
+        rows = await self._s.scalars(
+            select(TicketRow.tracking_code).where(TicketRow.tracking_code.in_(list(codes)))
+        )
+        return set(rows)
 
     async def create(self, new: NewTicket) -> Ticket:
         """Insert a ticket."""
-        row = TicketRow(
-            tracking_code=new.tracking_code,
-            citizen_id=new.citizen_id,
-            channel=new.channel,
-            text=new.text,
-            normalized_text=new.normalized_text,
-            category=new.category,
-            department=new.department,
-            confidence=new.confidence,
-            model_version=new.model_version,
-            top_k=[list(p) for p in new.top_k],
-            needs_review=new.needs_review,
-            priority=new.priority.value,
-            status=new.status.value,
-            district=new.district,
-            location_text=new.location_text,
-            latitude=new.latitude,
-            longitude=new.longitude,
-            duplicate_of=None,
-            created_at=new.created_at,
-            updated_at=new.created_at,
-            due_at=new.due_at,
-            resolved_at=None,
-            closed_at=None,
-        )
-        self._s.add(row)
-        await self._s.flush()
-        return ticket_from_row(row)
+        return (await self.create_many([new]))[0]
+
+    async def create_many(self, news: Sequence[NewTicket]) -> list[Ticket]:
+        """Insert tickets in one multi-row INSERT; returned in the order given."""
+        if not news:
+            return []
+        values = [_row_values(new) for new in news]
+        ids = await insert_returning_ids(self._s, TicketRow, values)
+        return [
+            ticket_from_row(SimpleNamespace(id=ticket_id, **row))  # type: ignore[arg-type]
+            for ticket_id, row in zip(ids, values, strict=True)
+        ]
 
     async def get(self, ticket_id: int, *, for_update: bool = False) -> Ticket | None:
         """One ticket by id (row-locked on PostgreSQL when `for_update`)."""
@@ -125,6 +189,13 @@ class TicketRepository:
             stmt = stmt.with_for_update()
         row = await self._s.scalar(stmt)
         return None if row is None else ticket_from_row(row)
+
+    async def get_many(self, ticket_ids: Collection[int]) -> dict[int, Ticket]:
+        """Tickets by id (one query); ids that do not exist are absent."""
+        if not ticket_ids:
+            return {}
+        rows = await self._s.scalars(select(TicketRow).where(TicketRow.id.in_(sorted(ticket_ids))))
+        return {row.id: ticket_from_row(row) for row in rows}
 
     async def by_code(self, code: str) -> Ticket | None:
         """One ticket by tracking code."""
@@ -145,14 +216,20 @@ class TicketRepository:
 
     async def add_reporter(self, ticket_id: int, identity_id: int, at: datetime) -> bool:
         """Make `identity_id` hear about this ticket; False when it already does."""
-        known = await self._s.scalar(
-            select(exists().where(ReporterRow.ticket_id == ticket_id, ReporterRow.identity_id == identity_id))
-        )
-        if known:
-            return False
-        self._s.add(ReporterRow(ticket_id=ticket_id, identity_id=identity_id, added_at=at))
+        return bool(await self.add_reporters([(ticket_id, identity_id)], at))
+
+    async def add_reporters(self, pairs: Sequence[tuple[int, int]], at: datetime) -> set[tuple[int, int]]:
+        """`add_reporter` for many (ticket, identity) pairs in one statement; returns those added."""
+        if not pairs:
+            return set()
         await self._s.flush()
-        return True
+        table = ReporterRow.__table__
+        stmt = insert_rows_ignoring_conflict(self._s, ReporterRow, ["ticket_id", "identity_id"])
+        rows = await self._s.execute(
+            stmt.returning(table.c.ticket_id, table.c.identity_id),
+            [{"ticket_id": t, "identity_id": i, "added_at": at} for t, i in pairs],
+        )
+        return {(t, i) for t, i in rows}
 
     async def move_reporters(self, from_ticket: int, to_ticket: int, at: datetime) -> list[Identity]:
         """Reporters of a merged ticket follow the surviving one; returns those newly added."""
@@ -181,6 +258,19 @@ class TicketRepository:
         """Append one history row."""
         self._s.add(EventRow(ticket_id=ticket_id, kind=kind.value, at=at, actor=actor, data=data or {}))
 
+    async def add_events(self, events: Sequence[NewEvent]) -> None:
+        """Append many history rows in one multi-row INSERT (after anything added one by one)."""
+        if not events:
+            return
+        await self._s.flush()
+        await self._s.execute(
+            insert(EventRow.__table__),
+            [
+                {"ticket_id": e.ticket_id, "kind": e.kind.value, "at": e.at, "actor": e.actor, "data": e.data}
+                for e in events
+            ],
+        )
+
     async def events(self, ticket_id: int) -> list[TicketEvent]:
         """A ticket's history, oldest first."""
         await self._s.flush()
@@ -201,29 +291,23 @@ class TicketRepository:
 
         Only the columns the scorer reads are loaded: this runs for every new request. With a known
         district, tickets in other districts are left out (the scorer would reject them anyway)."""
-        open_states = [
-            s.value
-            for s in (
-                TicketStatus.REGISTERED,
-                TicketStatus.REFERRED,
-                TicketStatus.IN_PROGRESS,
-                TicketStatus.REOPENED,
-            )
-        ]
-        stmt = (
-            select(TicketRow.id, TicketRow.normalized_text, TicketRow.district, TicketRow.location_text)
-            .where(
-                TicketRow.category == category,
-                TicketRow.created_at >= since,
-                TicketRow.status.in_(open_states),
-            )
-            .order_by(TicketRow.created_at.desc())
-            .limit(limit)
-        )
-        if district is not None:
-            stmt = stmt.where((TicketRow.district == district) | (TicketRow.district.is_(None)))
-        rows = await self._s.execute(stmt)
-        return [DuplicateRow(id=r[0], normalized_text=r[1], district=r[2], place=r[3]) for r in rows]
+        key = (category, district)
+        return (await self.open_similar_many([key], since, limit=limit))[key]
+
+    async def open_similar_many(
+        self, keys: Collection[tuple[str, str | None]], since: datetime, *, limit: int = 300
+    ) -> dict[tuple[str, str | None], list[DuplicateRow]]:
+        """`open_similar` for many (category, district) pairs: one UNION ALL query per 100 pairs."""
+        rows: dict[tuple[str, str | None], list[DuplicateRow]] = {k: [] for k in keys}
+        ordered = sorted(rows, key=lambda k: (k[0], k[1] or ""))
+        for start in range(0, len(ordered), 100):
+            chunk = ordered[start : start + 100]
+            parts = [_similar_query(i, key, since, limit).subquery() for i, key in enumerate(chunk)]
+            stmt = union_all(*(select(part) for part in parts)) if len(parts) > 1 else select(parts[0])
+            for q, ticket_id, normalized, district, place in await self._s.execute(stmt):
+                rows[chunk[q]].append(DuplicateRow(ticket_id, normalized, district, place))
+        # A union keeps no order: newest first again (ids grow with creation time), per pair.
+        return {k: sorted(v, key=lambda r: r.id, reverse=True) for k, v in rows.items()}
 
     async def for_identity(self, identity_id: int, limit: int = 5) -> list[Ticket]:
         """The latest tickets this identity reported."""

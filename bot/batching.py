@@ -1,0 +1,79 @@
+"""Coalesce concurrent calls: whatever is queued while a batch runs goes into the next one.
+
+Used where many concurrent tasks each need one small write: webhooks storing a message (bot.ingest)
+and outbox sends settling their row (bot.dispatcher). Each caller awaits its own result; one
+`handle(items)` call serves everybody queued at that moment, so N concurrent writers cost one
+transaction instead of N. There is no timer: a batch starts as soon as a worker is free, so an
+idle system answers a lone caller at once and a busy one batches by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class _Pending[T, R]:
+    item: T
+    done: asyncio.Future[R] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class Batcher[T, R]:
+    """`await submit(item)` → `handle` runs on a batch holding `item`; returns this item's result.
+
+    `handle` returns one result per item, in order; a result that is an exception is raised to
+    that item's caller alone. If `handle` itself raises, every caller of the batch gets the error.
+    At most `workers` batches run at once (1 = strictly one after the other)."""
+
+    def __init__(
+        self,
+        handle: Callable[[list[T]], Awaitable[Sequence[R | Exception]]],
+        *,
+        max_batch: int = 64,
+        workers: int = 1,
+        name: str = "batcher",
+    ) -> None:
+        self._handle = handle
+        self._max_batch = max_batch
+        self._workers = workers
+        self._name = name
+        self._queue: deque[_Pending[T, R]] = deque()
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def submit(self, item: T) -> R:
+        """Queue `item`; returns once the batch holding it has been handled."""
+        pending: _Pending[T, R] = _Pending(item)
+        self._queue.append(pending)
+        if len(self._running) < self._workers:
+            task = asyncio.create_task(self._work(), name=self._name)
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+        # A cancelled caller must not cancel the worker: the batch is shared.
+        return await asyncio.shield(pending.done)
+
+    async def _work(self) -> None:
+        while self._queue:
+            batch = [self._queue.popleft() for _ in range(min(self._max_batch, len(self._queue)))]
+            try:
+                results = await self._handle([p.item for p in batch])
+            except BaseException as exc:
+                error = exc if isinstance(exc, Exception) else RuntimeError("stopped")
+                for pending in batch:
+                    if not pending.done.done():
+                        pending.done.set_exception(error)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            if len(results) != len(batch):  # a bug in `handle`: nobody may wait forever
+                bug = RuntimeError(f"{self._name}: {len(results)} results for {len(batch)} items")
+                results = [bug] * len(batch)
+            for pending, result in zip(batch, results, strict=True):
+                if pending.done.done():
+                    continue
+                if isinstance(result, Exception):
+                    pending.done.set_exception(result)
+                else:
+                    pending.done.set_result(result)
