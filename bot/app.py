@@ -11,6 +11,7 @@ from datetime import timedelta
 from types import TracebackType
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from bot.channel_factory import build_channels
 from bot.clock import Clock, SystemClock
@@ -158,7 +159,7 @@ class Sada:
 
     def web_app(self) -> web.Application:
         """The aiohttp application: health check plus every webhook channel's routes."""
-        app = web.Application(client_max_size=1024 * 1024)
+        app = web.Application(client_max_size=1024 * 1024, middlewares=[unreadable_bodies])
         app.router.add_get("/healthz", self._healthz)
         setup_panel(app, self)
         setup_public_stats(app, self)
@@ -175,6 +176,17 @@ class Sada:
             "channels": sorted(self.channels),
         }
         return web.json_response(body, status=200 if healthy else 503)
+
+
+@web.middleware
+async def unreadable_bodies(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A body aiohttp cannot decode (e.g. `Content-Encoding: gzip` over bytes that are not gzip)
+    is the sender's fault: 400, not a 500 from whichever handler happened to read it."""
+    try:
+        return await handler(request)
+    except web.RequestPayloadError as exc:
+        log.info("unreadable request body on %s: %s", request.path, exc)
+        return web.json_response({"status": "error", "error": "unreadable request body"}, status=400)
 
 
 async def serve(config: AppConfig) -> None:

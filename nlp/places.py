@@ -48,6 +48,8 @@ _LATIN = re.compile("[A-Za-z]")
 # Names that are also everyday words are only trusted after a marker, never bare.
 _BARE_KINDS = frozenset({"neighbourhood", "landmark", "square"})
 
+_FUZZY_CACHE = 20_000  # remembered fuzzy place lookups before the memo starts over
+
 
 def place_key(text: str) -> str:
     """The comparison form of a place name: folded, lower-case, ZWNJ and dashes as spaces."""
@@ -134,6 +136,7 @@ class Gazetteer:
             for name in (place.name, *place.aliases):
                 self._by_key.setdefault(place_key(name), place)
         self._keys = list(self._by_key)
+        self._fuzzy: dict[str, tuple[Place, float] | None] = {}
         self._finglish = Finglish()
 
     @classmethod
@@ -157,8 +160,15 @@ class Gazetteer:
         key = place_key(name)
         if key in self._by_key:
             return self._by_key[key], 100.0
+        if key in self._fuzzy:
+            return self._fuzzy[key]
         best = process.extractOne(key, self._keys, scorer=fuzz.ratio, score_cutoff=self._min_score)
-        return (self._by_key[best[0]], float(best[1])) if best else None
+        found = (self._by_key[best[0]], float(best[1])) if best else None
+        # Street names repeat from report to report: remember fuzzy answers (bounded).
+        if len(self._fuzzy) >= _FUZZY_CACHE:
+            self._fuzzy.clear()
+        self._fuzzy[key] = found
+        return found
 
     def _match_phrase(self, phrase: PlacePhrase) -> tuple[Place, float, str] | None:
         """Best match over the name's 1..3-token prefixes, with and without the marker."""

@@ -7,6 +7,7 @@ from aiohttp import web
 from bot.clock import Clock
 from bot.models import TicketStatus
 from bot.panel.context import panel_of
+from bot.panel.forms import read_form
 from bot.panel.labels import ERRORS
 from bot.panel.rendering import render
 from bot.panel.roles import Permission
@@ -59,7 +60,7 @@ async def canned_save(request: web.Request) -> web.StreamResponse:
     """POST /panel/canned: add a reply (no id) or edit one's text (with id)."""
     principal = require(request, Permission.EDIT_CANNED)
     panel = panel_of(request)
-    form = await request.post()
+    form = await read_form(request)
     text = str(form.get("text", "")).strip()[:1000]
     reply_id = str(form.get("id", ""))
     status = str(form.get("status", ""))

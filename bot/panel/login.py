@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.panel.context import panel_of, principal_of
+from bot.panel.forms import read_form
 from bot.panel.rendering import render
 from bot.panel.roles import Permission
 from bot.panel.security import (
@@ -54,7 +55,7 @@ async def login_form(request: web.Request) -> web.Response:
 
 async def login_submit(request: web.Request) -> web.StreamResponse:
     """POST /panel/login: check the form token, throttle, check the password, open a session."""
-    form = await request.post()
+    form = await read_form(request)
     username = str(form.get("username", ""))[:64]
     if not login_csrf_ok(request, form.get("csrf")):
         return _login_page(request, error=EXPIRED_FORM, username=username, status=403)

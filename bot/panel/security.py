@@ -16,6 +16,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from bot.panel.context import PRINCIPAL, panel_of, principal_of
+from bot.panel.forms import read_form
 from bot.panel.roles import Permission, Principal
 
 SESSION_COOKIE = "sada_session"
@@ -74,7 +75,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         target = request.path_qs if request.method == "GET" else "/panel/"
         raise web.HTTPSeeOther(f"/panel/login?next={quote(target, safe='')}")
     if request.method not in ("GET", "HEAD"):
-        form = await request.post()
+        form = await read_form(request)
         sent = form.get("csrf")
         if not isinstance(sent, str) or not hmac.compare_digest(sent, principal.csrf_token):
             raise web.HTTPForbidden(reason="CSRF token missing or wrong")

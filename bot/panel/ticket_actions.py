@@ -16,6 +16,7 @@ from aiohttp import web
 from bot.lifecycle import NOTE_REQUIRED, LifecycleError
 from bot.models import Ticket, TicketStatus
 from bot.panel.context import panel_of, principal_of
+from bot.panel.forms import read_form
 from bot.panel.roles import Permission, Principal
 from bot.panel.security import Forbidden
 from bot.panel.ticket_page import show_ticket
@@ -42,7 +43,7 @@ class Refused(Exception):
 async def _act(request: web.Request, permission: Permission, action: Action) -> web.StreamResponse:
     principal = principal_of(request)
     panel = panel_of(request)
-    form = await request.post()
+    form = await read_form(request)
     try:
         async with panel.sada.store.transaction() as tx:
             found = await tx.tickets.by_code(request.match_info["code"])
@@ -77,7 +78,7 @@ def _field(form: object, key: str, limit: int = 2000) -> str:
 
 async def reclassify(request: web.Request) -> web.StreamResponse:
     """POST /panel/tickets/{code}/reclassify: new category (and department) with a reason."""
-    form = await request.post()
+    form = await read_form(request)
     panel = panel_of(request)
     taxonomy = panel.sada.config.taxonomy
 
@@ -104,7 +105,7 @@ async def reclassify(request: web.Request) -> web.StreamResponse:
 
 async def reassign(request: web.Request) -> web.StreamResponse:
     """POST /panel/tickets/{code}/reassign: another department, same category, with a reason."""
-    form = await request.post()
+    form = await read_form(request)
     panel = panel_of(request)
 
     async def action(tx: Transaction, ticket: Ticket, principal: Principal) -> str:
@@ -126,7 +127,7 @@ async def reassign(request: web.Request) -> web.StreamResponse:
 
 async def change_status(request: web.Request) -> web.StreamResponse:
     """POST /panel/tickets/{code}/status: a new status with a typed or canned note for the citizen."""
-    form = await request.post()
+    form = await read_form(request)
     panel = panel_of(request)
     lifecycle = panel.sada.lifecycle
 
@@ -156,7 +157,7 @@ async def change_status(request: web.Request) -> web.StreamResponse:
 
 async def merge(request: web.Request) -> web.StreamResponse:
     """POST /panel/tickets/{code}/merge: close this ticket into another; its reporters follow."""
-    form = await request.post()
+    form = await read_form(request)
     panel = panel_of(request)
 
     async def action(tx: Transaction, ticket: Ticket, principal: Principal) -> str:
@@ -177,7 +178,7 @@ async def merge(request: web.Request) -> web.StreamResponse:
 
 async def add_note(request: web.Request) -> web.StreamResponse:
     """POST /panel/tickets/{code}/note: an internal note in the ticket's history."""
-    form = await request.post()
+    form = await read_form(request)
     panel = panel_of(request)
 
     async def action(tx: Transaction, ticket: Ticket, principal: Principal) -> str:

@@ -8,6 +8,7 @@ import re
 from aiohttp import web
 
 from bot.panel.context import panel_of
+from bot.panel.forms import read_form
 from bot.panel.labels import ERRORS
 from bot.panel.passwords import hash_password_async
 from bot.panel.rendering import render
@@ -41,7 +42,7 @@ async def user_add(request: web.Request) -> web.StreamResponse:
     """POST /panel/users: create an account."""
     principal = require(request, Permission.MANAGE_USERS)
     panel = panel_of(request)
-    form = {k: str(v).strip() for k, v in (await request.post()).items() if k != "csrf"}
+    form = {k: str(v).strip() for k, v in (await read_form(request)).items() if k != "csrf"}
     username = form.get("username", "").lower()
     role = form.get("role", "")
     department = form.get("department") or None
@@ -77,7 +78,7 @@ async def user_update(request: web.Request) -> web.StreamResponse:
     principal = require(request, Permission.MANAGE_USERS)
     panel = panel_of(request)
     username = request.match_info["username"]
-    form = await request.post()
+    form = await read_form(request)
     active = form.get("active")
     password = str(form.get("password", ""))
     async with panel.sada.store.transaction() as tx:
