@@ -2,6 +2,7 @@
 
     python bench/ingest_bench.py --store sqlite --seconds 20
     python bench/ingest_bench.py --store postgres --seconds 20
+    python bench/ingest_bench.py --store sqlite --classifier model   # the production classifier
     python bench/ingest_bench.py --rss-model          # RSS with the trained model loaded
 
 End to end means: the webhook is accepted, the message is a durable ticket with its reply queued
@@ -175,6 +176,17 @@ async def start_baseline(store_url: str, folder: Path) -> tuple[asyncio.subproce
     raise RuntimeError("baseline server did not start")
 
 
+def use_model(config: Path) -> None:
+    """Switch a bench config from the keyword baseline to the trained model (the production default)."""
+    model = Path(__file__).parents[1].absolute() / "var" / "nlp-model.zip"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            'classifier = "keywords"', f'classifier = "model"\nmodel_path = "{model}"'
+        ),
+        encoding="utf-8",
+    )
+
+
 def rss_mb(pid: int) -> float:
     """Resident set size of a process in MB (Linux)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -183,7 +195,9 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def bench_store(store: str, *, seconds: float, concurrency: int, warmup: float) -> dict[str, object]:
+async def bench_store(
+    store: str, *, seconds: float, concurrency: int, warmup: float, classifier: str = "keywords"
+) -> dict[str, object]:
     """Sada then the baseline on one kind of database; returns both runs, the ratio and RSS."""
     folder = Path(tempfile.mkdtemp(prefix=f"sada-ingest-{store}-"))
     store_url, pg_name = await store_for(store, folder)
@@ -191,7 +205,10 @@ async def bench_store(store: str, *, seconds: float, concurrency: int, warmup: f
     provider_url = await fake.start()
     port = free_port()
     env = dict(os.environ, CRASH_KAVENEGAR_KEY=API_KEY, CRASH_SMS_SECRET=HOOK_SECRET)
-    serve = ServeProcess(write_config(folder, store_url, port, provider_url), port, env, folder / "serve.log")
+    config = write_config(folder, store_url, port, provider_url)
+    if classifier == "model":
+        use_model(config)
+    serve = ServeProcess(config, port, env, folder / "serve.log")
     try:
         await serve.start()
         assert serve.proc is not None
@@ -223,7 +240,8 @@ async def bench_store(store: str, *, seconds: float, concurrency: int, warmup: f
         "sada": asdict(sada),
         "baseline": asdict(bare),
         "ratio": round(sada.per_second / bare.per_second, 2) if bare.per_second else None,
-        "service_rss_mb_keywords_classifier": rss,
+        "classifier": classifier,
+        "service_rss_mb": rss,
     }
 
 
@@ -234,13 +252,7 @@ async def rss_with_model(messages: int = 300) -> dict[str, object]:
     provider_url = await fake.start()
     port = free_port()
     config = write_config(folder, f"sqlite+aiosqlite:///{folder / 'sada.db'}", port, provider_url)
-    model = Path(__file__).parents[1].absolute() / "var" / "nlp-model.zip"  # noqa: ASYNC240
-    config.write_text(
-        config.read_text(encoding="utf-8").replace(
-            'classifier = "keywords"', f'classifier = "model"\nmodel_path = "{model}"'
-        ),
-        encoding="utf-8",
-    )
+    use_model(config)
     env = dict(os.environ, CRASH_KAVENEGAR_KEY=API_KEY, CRASH_SMS_SECRET=HOOK_SECRET)
     serve = ServeProcess(config, port, env, folder / "serve.log")
     try:
@@ -285,6 +297,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--classifier",
+        choices=("keywords", "model"),
+        default="keywords",
+        help="the keyword baseline (default, cheapest) or the trained model (production default)",
+    )
     parser.add_argument("--rss-model", action="store_true", help="only measure RSS with the trained model")
     parser.add_argument("--baseline-server", metavar="STORE_URL", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -299,7 +317,13 @@ def main() -> int:
     stores = ("sqlite", "postgres") if args.store == "both" else (args.store,)
     for store in stores:
         result = asyncio.run(
-            bench_store(store, seconds=args.seconds, concurrency=args.concurrency, warmup=args.warmup)
+            bench_store(
+                store,
+                seconds=args.seconds,
+                concurrency=args.concurrency,
+                warmup=args.warmup,
+                classifier=args.classifier,
+            )
         )
         print(json.dumps({store: result}), flush=True)
     return 0
