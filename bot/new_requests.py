@@ -149,13 +149,12 @@ class NewRequests:
             if match is not None:
                 repeats[i] = match
                 continue
-            opened = DuplicateRow(-(len(fresh) + 1), f.normalized, f.district, f.place)
+            # Keyed -(k+1) for the k-th ticket this batch opens; it has no id before the INSERT.
+            opened = DuplicateCandidate(str(-(len(fresh) + 1)), f.normalized, category, f.district, f.place)
             fresh.append(i)
             for (pool_category, district), pool in pools.items():
                 if pool_category == category and (district is None or f.district in (None, district)):
-                    pool.add_newest(
-                        DuplicateCandidate(str(opened.id), f.normalized, category, f.district, f.place)
-                    )
+                    pool.add_newest(opened)
         return fresh, repeats
 
     async def _free_codes(self, tx: Transaction, count: int) -> list[str]:

@@ -110,9 +110,6 @@ class DuplicatePool:
         self._places: np.ndarray | None = None
         self._districts: np.ndarray | None = None
 
-    def __len__(self) -> int:
-        return len(self._candidates)
-
     def add_newest(self, candidate: DuplicateCandidate) -> None:
         """A report newer than every other in the pool (it goes first)."""
         self._candidates.insert(0, candidate)
