@@ -122,6 +122,7 @@ class ServeProcess:
     proc: asyncio.subprocess.Process | None = None
     starts: int = 0
     kills: int = 0
+    workers: int = 1  # `serve --workers N`: healthy once every worker has answered
 
     async def start(self) -> None:
         self.starts += 1
@@ -133,6 +134,8 @@ class ServeProcess:
                 "--config",
                 str(self.config),
                 "serve",
+                "--workers",
+                str(self.workers),
                 stdout=log,
                 stderr=log,
                 env=self.env,
@@ -141,14 +144,19 @@ class ServeProcess:
 
     async def wait_healthy(self, limit: float = 120.0) -> None:
         deadline = time.monotonic() + limit
-        async with aiohttp.ClientSession() as http:
+        seen: set[int] = set()
+        # A new connection each time: the kernel spreads connections over the workers' sockets.
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
             while time.monotonic() < deadline:
                 if self.proc is not None and self.proc.returncode is not None:
                     raise RuntimeError(f"sada serve exited with {self.proc.returncode}; see {self.log}")
                 try:
                     async with http.get(f"http://127.0.0.1:{self.port}/healthz") as resp:
                         if resp.status == 200:
-                            return
+                            seen.add(int((await resp.json()).get("worker", 0)))
+                            if len(seen) >= self.workers:
+                                return
+                            continue
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.1)

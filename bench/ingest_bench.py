@@ -196,7 +196,13 @@ def rss_mb(pid: int) -> float:
 
 
 async def bench_store(
-    store: str, *, seconds: float, concurrency: int, warmup: float, classifier: str = "keywords"
+    store: str,
+    *,
+    seconds: float,
+    concurrency: int,
+    warmup: float,
+    classifier: str = "keywords",
+    workers: int = 1,
 ) -> dict[str, object]:
     """Sada then the baseline on one kind of database; returns both runs, the ratio and RSS."""
     folder = Path(tempfile.mkdtemp(prefix=f"sada-ingest-{store}-"))
@@ -208,7 +214,7 @@ async def bench_store(
     config = write_config(folder, store_url, port, provider_url)
     if classifier == "model":
         use_model(config)
-    serve = ServeProcess(config, port, env, folder / "serve.log")
+    serve = ServeProcess(config, port, env, folder / "serve.log", workers=workers)
     try:
         await serve.start()
         assert serve.proc is not None
@@ -216,7 +222,7 @@ async def bench_store(
         sada = await closed_loop(
             url, seconds=seconds, concurrency=concurrency, warmup=warmup, label="sada", store=store
         )
-        rss = rss_mb(serve.proc.pid)
+        rss = rss_tree_mb(serve.proc.pid)
         await serve.stop()
         proc, bport = await start_baseline(store_url, folder)
         try:
@@ -241,6 +247,7 @@ async def bench_store(
         "baseline": asdict(bare),
         "ratio": round(sada.per_second / bare.per_second, 2) if bare.per_second else None,
         "classifier": classifier,
+        "workers": workers,
         "service_rss_mb": rss,
     }
 
@@ -265,6 +272,13 @@ async def rss_with_model(messages: int = 300) -> dict[str, object]:
     finally:
         await serve.stop()
         await fake.close()
+
+
+def rss_tree_mb(pid: int) -> float:
+    """RSS of a process plus its children (`serve --workers N`: the supervisor and its workers)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = [int(c) for c in children.read_text().split()] if children.exists() else []
+    return round(rss_mb(pid) + sum(rss_mb(k) for k in kids), 1)
 
 
 def machine() -> dict[str, object]:
@@ -303,6 +317,7 @@ def main() -> int:
         default="keywords",
         help="the keyword baseline (default, cheapest) or the trained model (production default)",
     )
+    parser.add_argument("--workers", type=int, default=1, help="`sada serve --workers N`")
     parser.add_argument("--rss-model", action="store_true", help="only measure RSS with the trained model")
     parser.add_argument("--baseline-server", metavar="STORE_URL", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -323,6 +338,7 @@ def main() -> int:
                 concurrency=args.concurrency,
                 warmup=args.warmup,
                 classifier=args.classifier,
+                workers=args.workers,
             )
         )
         print(json.dumps({store: result}), flush=True)

@@ -27,6 +27,7 @@ from bot.panel import setup_panel
 from bot.public_stats import setup_public_stats
 from bot.surveys import SurveyCloser
 from bot.understanding import Understander, load_understander
+from bot.workers import mark_ready
 from channels.base import Channel, OnInbound, RunningChannel, WebhookChannel
 from nlp.classification import Classifier
 from nlp.places import DEFAULT_GAZETTEER_PATH, Gazetteer
@@ -71,6 +72,7 @@ class Sada:
         self.dispatcher = Dispatcher(self.store, self.channels, config.outbox, self.clock)
         self.surveys = SurveyCloser(self.store, self.lifecycle, self.clock, config.survey.check_interval)
         self.digest = digest_job(config, self.store, self.channels, self.clock)
+        self.worker_index = 0  # which of `serve --workers N` this process is (reported by /healthz)
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -87,8 +89,11 @@ class Sada:
             raise RuntimeError("Sada.start() builds the gateway: call it first")
         return self._gateway
 
-    async def start(self, *, workers: bool = True) -> None:
-        """Make the store ready, load nlp, then start the background workers and polling channels."""
+    async def start(self, *, workers: bool = True, singletons: bool = True) -> None:
+        """Make the store ready, load nlp, then start the background workers and polling channels.
+
+        `singletons=False` (every `serve --workers` process but the first) leaves out what must
+        run once per deployment: polling channels, the survey closer and the digest."""
         await self.store.ensure_ready()
         understander = await self._load_understander()
         self._gateway = Gateway(
@@ -106,6 +111,7 @@ class Sada:
         self._inbound = FloodGuard(self.store, self._flood, self.clock, ingest.receive).receive
         if workers:
             self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox"))
+        if workers and singletons:
             self._tasks.append(asyncio.create_task(self.surveys.run(), name="surveys"))
             if self.digest is not None:
                 self._tasks.append(asyncio.create_task(self.digest.run(), name="digest"))
@@ -174,6 +180,7 @@ class Sada:
             "status": "ok" if healthy else "unavailable",
             "store": "ok" if healthy else "unreachable",
             "channels": sorted(self.channels),
+            "worker": self.worker_index,
         }
         return web.json_response(body, status=200 if healthy else 503)
 
@@ -189,10 +196,14 @@ async def unreadable_bodies(request: web.Request, handler: Handler) -> web.Strea
         return web.json_response({"status": "error", "error": "unreadable request body"}, status=400)
 
 
-async def serve(config: AppConfig) -> None:
-    """Run until SIGTERM or SIGINT, then drain in-flight requests and stop workers cleanly."""
+async def serve(config: AppConfig, *, worker_index: int | None = None) -> None:
+    """Run until SIGTERM or SIGINT, then drain in-flight requests and stop workers cleanly.
+
+    `worker_index` is set when this process is one of `serve --workers N` (bot.workers): it then
+    shares the port with the others, and only worker 0 runs the once-per-deployment jobs."""
     sada = Sada(config)
-    await sada.start()
+    sada.worker_index = worker_index or 0
+    await sada.start(singletons=not worker_index)
     runner = web.AppRunner(
         sada.web_app(),
         handle_signals=False,
@@ -200,7 +211,9 @@ async def serve(config: AppConfig) -> None:
         access_log=None,
     )
     await runner.setup()
-    site = web.TCPSite(runner, config.service.host, config.service.port)
+    site = web.TCPSite(
+        runner, config.service.host, config.service.port, reuse_port=worker_index is not None or None
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -208,11 +221,13 @@ async def serve(config: AppConfig) -> None:
     try:
         await site.start()
         log.info(
-            "sada serving on http://%s:%s (store: %s)",
+            "sada serving on http://%s:%s (store: %s, worker %d)",
             config.service.host,
             config.service.port,
             sada.store.dialect,
+            sada.worker_index,
         )
+        mark_ready()
         await stop.wait()
         log.info("stopping: draining requests")
     finally:

@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.app import serve
 from bot.config import AppConfig, load_config
 from bot.settings import ConfigError
+from bot.workers import supervise
 from storage.schema import SchemaOutOfDate, head_revision, schema_state
 from storage.store import Store
 
@@ -47,7 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", help="config file (default: $SADA_CONFIG, else ./config.toml if present)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run the HTTP service, workers and channels")
+    serve_cmd = sub.add_parser("serve", help="run the HTTP service, workers and channels")
+    serve_cmd.add_argument(
+        "--workers",
+        type=int,
+        help="service processes sharing the port and the database (default: service.workers)",
+    )
+    serve_cmd.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)  # set by the supervisor
     chat = sub.add_parser("chat", help="talk to the bot as a citizen in this terminal")
     chat.add_argument("--as", dest="address", default="citizen", help="who you are (console address)")
     chat.add_argument("--echo", action="store_true", help="echo input lines (for piped transcripts)")
@@ -92,7 +99,12 @@ async def _dispatch(args: argparse.Namespace, config: AppConfig) -> int:
         return int(await args.run(args, config))
     match args.command:
         case "serve":
-            await serve(config)
+            workers = args.workers if args.workers is not None else config.service.workers
+            if args.worker_index is None and workers > 1:
+                if config.service.port == 0:
+                    raise ConfigError("service.workers", "several workers need a fixed service.port (not 0)")
+                return await supervise(_config_path(args.config), workers)
+            await serve(config, worker_index=args.worker_index)
             return 0
         case "chat":
             from bot.chat import chat

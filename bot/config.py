@@ -27,6 +27,7 @@ class ServiceSettings:
     shutdown_timeout: float
     log_level: str
     timezone: str
+    workers: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +175,11 @@ def _service(t: Table) -> ServiceSettings:
         shutdown_timeout=t.float("shutdown_timeout", 10.0, minimum=0),
         log_level=t.choice("log_level", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
         timezone=t.choice("timezone", ("Asia/Tehran",), "Asia/Tehran"),
+        workers=t.int("workers", 1, minimum=1, maximum=64),
     )
     t.check_unknown()
+    if s.workers > 1 and s.port == 0:
+        raise ConfigError("service.workers", "several workers need a fixed service.port (not 0)")
     return s
 
 

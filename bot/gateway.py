@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from bot.clock import Clock
 from bot.config import GatewaySettings
@@ -24,7 +24,7 @@ from bot.new_requests import NewRequests, Request
 from bot.replies import MENU_BUTTONS, STATUS_NAMES, date_only, when
 from bot.taxonomy import Taxonomy
 from bot.tracking import is_valid
-from bot.understanding import Understander
+from bot.understanding import Understander, Understanding
 from bot.workdays import WorkCalendar
 from storage.citizens import Caller
 from storage.outbox import Queued
@@ -62,6 +62,7 @@ class Gateway:
         self._settings = settings
         self._clock = clock
         self._on_commit = on_commit or (lambda: None)
+        self._nlp = understander
         self._requests = NewRequests(understander, lifecycle, taxonomy, settings, clock, calendar)
 
     async def receive(self, msg: InboundMessage) -> ReceiveResult:
@@ -81,19 +82,44 @@ class Gateway:
         """Everything `receive` does, inside the caller's transaction (which the caller commits)."""
         return (await self.receive_many(tx, [msg]))[0]
 
-    async def receive_many(self, tx: Transaction, messages: Sequence[InboundMessage]) -> list[ReceiveResult]:
+    def understand_ahead(self, messages: Sequence[InboundMessage]) -> dict[str, Understanding]:
+        """Classify and locate, before any transaction, the messages that look like new requests.
+
+        Understanding is pure (text in, category and place out), so bot.ingest runs it before
+        taking the write lock: the lock is then held for the store's work only. Whether a message
+        really is a new request is decided inside the transaction (an open survey can make «نه» an
+        answer); a message understood here for nothing costs only the classification."""
+        letters = self._settings.min_request_letters
+        texts = {clean_text(m.text): m.button for m in messages}
+        ordered = sorted(
+            text
+            for text, button in texts.items()
+            if detect(text, button=button, survey_open=False, min_request_letters=letters).kind
+            is IntentKind.NEW_REQUEST
+        )
+        return dict(zip(ordered, self._nlp.understand_many(ordered), strict=True))
+
+    async def receive_many(
+        self,
+        tx: Transaction,
+        messages: Sequence[InboundMessage],
+        understood: Mapping[str, Understanding] | None = None,
+    ) -> list[ReceiveResult]:
         """`receive_in` for a group of messages, with a fixed number of statements per round.
 
         A message repeating the sender (or the provider id) of an earlier one in the group waits
-        for a later round, so each citizen's messages are still handled one after the other."""
+        for a later round, so each citizen's messages are still handled one after the other.
+        `understood` (from `understand_ahead`) saves classifying inside the transaction."""
         results: list[ReceiveResult | None] = [None] * len(messages)
         for indices in _rounds(messages):
-            done = await self._round(tx, [messages[i] for i in indices])
+            done = await self._round(tx, [messages[i] for i in indices], understood or {})
             for i, result in zip(indices, done, strict=True):
                 results[i] = result
         return [r for r in results if r is not None]
 
-    async def _round(self, tx: Transaction, messages: Sequence[InboundMessage]) -> list[ReceiveResult]:
+    async def _round(
+        self, tx: Transaction, messages: Sequence[InboundMessage], understood: Mapping[str, Understanding]
+    ) -> list[ReceiveResult]:
         now = self._clock.now()
         texts = [clean_text(m.text) for m in messages]
         callers = [Caller(m.channel, m.address, m.display_name, m.contact_phone) for m in messages]
@@ -139,7 +165,7 @@ class Gateway:
             results[i] = result
             settled.append((stored[(msg.channel, msg.provider_message_id)], intent.kind.value, ticket_id))
         handled = await self._requests.handle(
-            tx, [Request(messages[i], texts[i], who[i]) for i in requests], replies
+            tx, [Request(messages[i], texts[i], who[i]) for i in requests], replies, understood
         )
         for i, done in zip(requests, handled, strict=True):
             results[i] = done.result

@@ -18,10 +18,12 @@ few, each with its own connection.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from bot.batching import Batcher
 from bot.gateway import Gateway
 from bot.models import InboundMessage, ReceiveResult
+from bot.understanding import Understanding
 from storage.store import Store, Transaction
 
 log = logging.getLogger(__name__)
@@ -48,20 +50,22 @@ class GroupCommit:
 
     async def _commit(self, messages: list[InboundMessage]) -> list[ReceiveResult | Exception]:
         results: list[ReceiveResult | Exception]
+        # Classification is pure: done before the write lock, which then covers the store's work only.
+        understood = self._gateway.understand_ahead(messages)
         async with self._store.transaction() as tx:
             if len(messages) == 1:
-                results = list(await self._gateway.receive_many(tx, messages))
+                results = list(await self._gateway.receive_many(tx, messages, understood))
             else:
                 try:
                     async with tx.session.begin_nested():
-                        results = list(await self._gateway.receive_many(tx, messages))
+                        results = list(await self._gateway.receive_many(tx, messages, understood))
                 except Exception as exc:  # noqa: BLE001 - find the culprit: store one by one
                     log.warning(
                         "group of %d messages failed together (%s); storing them one by one",
                         len(messages),
                         type(exc).__name__,
                     )
-                    results = [await self._alone(tx, message) for message in messages]
+                    results = [await self._alone(tx, message, understood) for message in messages]
         for message, result in zip(messages, results, strict=True):
             if isinstance(result, ReceiveResult) and not result.duplicate:
                 self._gateway.committed(message, result)
@@ -69,11 +73,13 @@ class GroupCommit:
             log.debug("group commit of %d messages", len(messages))
         return results
 
-    async def _alone(self, tx: Transaction, message: InboundMessage) -> ReceiveResult | Exception:
+    async def _alone(
+        self, tx: Transaction, message: InboundMessage, understood: Mapping[str, Understanding]
+    ) -> ReceiveResult | Exception:
         """One message in its own savepoint: if it fails, only it is rolled back."""
         try:
             async with tx.session.begin_nested():
-                return (await self._gateway.receive_many(tx, [message]))[0]
+                return (await self._gateway.receive_many(tx, [message], understood))[0]
         except Exception as exc:  # noqa: BLE001 - answered to this message's sender (503, retried)
             log.error(
                 "channel=%s message not stored (rolled back alone): %s", message.channel, type(exc).__name__

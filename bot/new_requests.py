@@ -10,7 +10,7 @@ and so does a report repeating one opened earlier in the same batch.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -76,13 +76,20 @@ class NewRequests:
         self._calendar = calendar
 
     async def handle(
-        self, tx: Transaction, requests: Sequence[Request], replies: list[Queued]
+        self,
+        tx: Transaction,
+        requests: Sequence[Request],
+        replies: list[Queued],
+        understood: Mapping[str, Understanding] | None = None,
     ) -> list[Handled]:
-        """Handle `requests` (at most one per sender); their replies are appended to `replies`."""
+        """Handle `requests` (at most one per sender); their replies are appended to `replies`.
+
+        `understood` holds texts already classified outside the transaction; the rest are
+        classified here, in one batch."""
         if not requests:
             return []
         now = self._clock.now()
-        found = self._nlp.understand_many([r.text for r in requests])
+        found = self._understand([r.text for r in requests], understood or {})
         since = now - timedelta(hours=self._settings.duplicate_window_hours)
         open_rows = await tx.tickets.open_similar_many(
             {(f.classification.category, f.district) for f in found}, since
@@ -131,6 +138,13 @@ class NewRequests:
             handled.append(Handled(result, ticket.id))
         await tx.tickets.add_events(events)
         return handled
+
+    def _understand(
+        self, texts: Sequence[str], understood: Mapping[str, Understanding]
+    ) -> list[Understanding]:
+        missing = sorted({t for t in texts if t not in understood})
+        known = {**understood, **dict(zip(missing, self._nlp.understand_many(missing), strict=True))}
+        return [known[t] for t in texts]
 
     def _repeats(
         self, found: Sequence[Understanding], open_rows: dict[tuple[str, str | None], list[DuplicateRow]]

@@ -98,10 +98,11 @@ class DuplicatePool:
 
     Scoring every candidate with the token-set ratio is the expensive part of intake (about 2 µs a
     pair, 300 candidates a report). The token-sort ratio is ten times cheaper and, since the set
-    ratio is at most 100, bounds the final score: a pair needs sort ≥ 2·(threshold − boost) − 100,
-    where boost is what this pair's place/district can add. rapidfuzz computes the sort ratio for
-    the whole pool in one C call; only pairs that can still reach the threshold get the set ratio.
-    The result is exactly what scoring every pair would give."""
+    ratio is at most 100, bounds the final score from above: (sort + 100) / 2 + what this pair's
+    place/district adds. rapidfuzz computes the sort ratio for the whole pool in one C call. The
+    set ratio is then computed best bound first, and the search stops as soon as no remaining
+    bound can beat the best score found (branch and bound). The result is exactly what scoring
+    every pair would give."""
 
     def __init__(self, candidates: Iterable[DuplicateCandidate] = ()) -> None:
         self._candidates = list(candidates)
@@ -139,15 +140,21 @@ class DuplicatePool:
             return None
         # token_sort_ratio is the plain ratio of the sorted token strings: sort once, not per pair.
         sorts = process.cdist([_sorted_tokens(new_tokens)], self._sorted, scorer=fuzz.ratio)[0]
-        needed = 2 * (threshold - self._boosts(new))  # what set + sort must reach
-        best: tuple[str, float] | None = None
-        for index in np.flatnonzero(sorts >= needed - 100).tolist():
+        boosts = self._boosts(new)
+        upper = np.minimum((sorts + 100.0) / 2 + boosts, 100.0)
+        hopeful = np.flatnonzero(upper >= threshold)
+        best_score, best_index = threshold, -1
+        # Best bound first; a stable sort keeps the pool's order (newest first) among equal bounds.
+        for index in hopeful[np.argsort(-upper[hopeful], kind="stable")].tolist():
+            bound = float(upper[index])
+            if bound < best_score or (bound == best_score and best_index >= 0 and index > best_index):
+                break  # nothing left can beat (or tie earlier than) the best found
             sort_score = float(sorts[index])
-            set_score = fuzz.token_set_ratio(
-                new_tokens, self._tokens[index], score_cutoff=max(0.0, float(needed[index]) - sort_score)
-            )
-            cand = self._candidates[index]
-            score = _adjust((set_score + sort_score) / 2, new, cand)
-            if score >= threshold and (best is None or score > best[1]):
-                best = (cand.key, round(score, 1))
-        return best
+            needed = 2 * (best_score - float(boosts[index])) - sort_score  # set score that ties the best
+            set_score = fuzz.token_set_ratio(new_tokens, self._tokens[index], score_cutoff=max(0.0, needed))
+            score = _adjust((set_score + sort_score) / 2, new, self._candidates[index])
+            if score > best_score or (score == best_score and (best_index < 0 or index < best_index)):
+                best_score, best_index = score, index
+        if best_index < 0:
+            return None
+        return self._candidates[best_index].key, round(best_score, 1)

@@ -18,6 +18,7 @@ from storage.schema import SchemaState, ensure_ready, upgrade
 from storage.surveys import SurveyRepository
 from storage.tickets import TicketRepository
 from storage.users import UserRepository
+from storage.write_lock import ProcessWriteLock, lock_path_for
 
 
 @dataclass(slots=True)
@@ -36,11 +37,16 @@ class Transaction:
 class Store:
     """Owns the engine; `transaction()` is the only way code outside storage/ touches the database."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, busy_timeout_ms: int = 5000) -> None:
         self.engine = engine
         # SQLite has one writer at a time; queueing writers here (FIFO) instead of on the file's
         # busy timeout keeps a busy ingest from starving the outbox until "database is locked".
         self._write_lock = asyncio.Lock() if is_sqlite(str(engine.url)) else None
+        # Between processes sharing the file, a lock file hands the write lock over at once.
+        lock_path = lock_path_for(str(engine.url))
+        self._process_lock = (
+            ProcessWriteLock(lock_path, timeout=busy_timeout_ms / 1000) if lock_path is not None else None
+        )
         self._sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
 
     @classmethod
@@ -48,7 +54,8 @@ class Store:
         cls, url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 10, echo: bool = False
     ) -> Store:
         """Build the engine for `url`."""
-        return cls(make_engine(url, busy_timeout_ms=busy_timeout_ms, pool_size=pool_size, echo=echo))
+        engine = make_engine(url, busy_timeout_ms=busy_timeout_ms, pool_size=pool_size, echo=echo)
+        return cls(engine, busy_timeout_ms=busy_timeout_ms)
 
     @property
     def dialect(self) -> str:
@@ -57,7 +64,10 @@ class Store:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         """A unit of work: commits when the block ends, rolls back if it raises."""
-        if self._write_lock is not None:
+        if self._process_lock is not None and self._write_lock is not None:
+            async with self._write_lock, self._process_lock.held(), self._unit() as tx:
+                yield tx
+        elif self._write_lock is not None:
             async with self._write_lock, self._unit() as tx:
                 yield tx
         else:
@@ -97,3 +107,6 @@ class Store:
     async def aclose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+        if self._process_lock is not None:
+            self._process_lock.close()
+            self._process_lock = None

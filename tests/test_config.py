@@ -60,6 +60,8 @@ def test_defaults_without_a_file_use_the_shipped_taxonomy() -> None:
         ({"outbox": {"max_attempts": True}}, "outbox.max_attempts", "boolean"),
         ({"service": {"port": 70000}}, "service.port", "at most 65535"),
         ({"service": {"prot": 8080}}, "service.prot", "unknown key"),
+        ({"service": {"workers": 0}}, "service.workers", "at least 1"),
+        ({"service": {"workers": 2, "port": 0}}, "service.workers", "fixed service.port"),
         ({"servcie": {}}, "servcie", "unknown section"),
         ({"store": {"url": "mysql://x"}}, "store.url", "must start with"),
         ({"store": {"url_env": "SADA_DB"}}, "store.url_env", "SADA_DB is not set"),

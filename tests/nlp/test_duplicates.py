@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from nlp.duplicates import DuplicateCandidate, content_tokens, find_duplicate, similarity
+from nlp.duplicates import DuplicateCandidate, DuplicatePool, content_tokens, find_duplicate, similarity
 from nlp.normalizer import Normalizer
 
 OPEN = [
@@ -76,15 +76,59 @@ def test_fillers_do_not_make_reports_alike() -> None:
     assert content_tokens("سلام خسته نباشید لطفا رسیدگی کنید چاله") == "چاله"
 
 
-def test_fast_for_hundreds_of_candidates(
-    normalizer: Normalizer, open_candidates: list[DuplicateCandidate]
+WORDS = [
+    "زباله",
+    "کوچه",
+    "چاله",
+    "خیابان",
+    "چراغ",
+    "پارک",
+    "سگ",
+    "آب",
+    "لوله",
+    "خاموش",
+    "جمع",
+    "نشده",
+    "شکسته",
+    "بزرگ",
+    "ولیعصر",
+    "رسالت",
+]
+
+
+@given(
+    pool=st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(WORDS), min_size=1, max_size=8),
+            st.sampled_from([None, "6", "4"]),
+            st.sampled_from([None, "ولیعصر", "رسالت"]),
+        ),
+        max_size=40,
+    ),
+    new=st.tuples(
+        st.lists(st.sampled_from(WORDS), min_size=1, max_size=8),
+        st.sampled_from([None, "6", "4"]),
+        st.sampled_from([None, "ولیعصر", "رسالت"]),
+    ),
+    threshold=st.sampled_from([50.0, 75.0, 90.0]),
+)
+@settings(max_examples=300, deadline=None)
+def test_pool_is_exactly_the_best_of_every_pair(
+    pool: list[tuple[list[str], str | None, str | None]],
+    new: tuple[list[str], str | None, str | None],
+    threshold: float,
 ) -> None:
-    many = [
-        DuplicateCandidate(f"K{i}", f"{c.normalized_text} {i}", c.category, c.district, c.place)
-        for i in range(100)
-        for c in open_candidates
+    """The pruned search gives what scoring every pair gives: the highest score ≥ threshold,
+    the earliest (newest) candidate on a tie."""
+    candidates = [
+        DuplicateCandidate(f"K{i}", " ".join(words), "c", district, place)
+        for i, (words, district, place) in enumerate(pool)
     ]
-    new = DuplicateCandidate("NEW", normalizer.normalize("چاله تو رسالت"), "road_damage", "4", "رسالت")
-    start = time.perf_counter()
-    find_duplicate(new, many, threshold=75)
-    assert time.perf_counter() - start < 0.05  # 500 candidates well under a request's budget
+    report = DuplicateCandidate("NEW", " ".join(new[0]), "c", new[1], new[2])
+    expected: tuple[str, float] | None = None
+    best = threshold
+    for candidate in candidates:
+        score = similarity(report, candidate)
+        if score > best or (expected is None and score == best):
+            expected, best = (candidate.key, round(score, 1)), score
+    assert DuplicatePool(candidates).best(report, threshold=threshold) == expected

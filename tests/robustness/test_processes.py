@@ -82,3 +82,49 @@ async def test_two_processes_on_postgresql_never_send_a_reply_twice(store_url: s
     sent = [p.log.read_text(encoding="utf-8").count(" sent") for p in processes]
     assert all(n > 0 for n in sent), sent
     assert sum(sent) == 600, sent
+
+
+async def test_serve_with_two_workers_shares_one_port_and_sends_each_reply_once(
+    store_url: str, tmp_path: Path
+) -> None:
+    """`sada serve --workers 2`: both workers answer on one port; 400 webhooks give 400 tickets'
+    worth of intake and exactly one reply each; killing the supervisor takes its workers along."""
+    fake = FakeKavenegar()
+    provider_url = await fake.start()
+    env = dict(os.environ, CRASH_KAVENEGAR_KEY=API_KEY, CRASH_SMS_SECRET=HOOK_SECRET)
+    port = free_port()
+    config = write_config(tmp_path, store_url, port, provider_url, log_level="INFO")
+    serve = ServeProcess(config, port, env, tmp_path / "serve.log", workers=2)
+    db = Store.from_url(store_url)
+    try:
+        await serve.start()  # returns once /healthz was answered by worker 0 and by worker 1
+        url = f"http://127.0.0.1:{port}/hooks/sms/{HOOK_SECRET}"
+        load = await generate([url], 400, 24, _no_op, deadline=time.monotonic() + 120)
+        assert len(load.acked) == 400
+        assert await wait_drained(db, fake, 400, limit=60)
+        verdict = await verify(db, fake, load, 400, kills=0)
+        assert verdict.ok, verdict.summary()
+        assert fake.repeats == 0, "an outbox row was sent by both workers"
+        assert fake.requests == 400
+        assert serve.proc is not None
+        workers = _children(serve.proc.pid)
+        assert len(workers) == 2
+        await serve.kill()  # SIGKILL: the supervisor cannot forward anything
+        assert await asyncio.to_thread(_all_gone, workers, 10.0), "a worker outlived its supervisor"
+    finally:
+        await serve.stop()
+        await db.aclose()
+        await fake.close()
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _all_gone(pids: list[int], limit: float) -> bool:
+    deadline = time.monotonic() + limit
+    while any(Path(f"/proc/{pid}").exists() for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
