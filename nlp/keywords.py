@@ -45,12 +45,16 @@ class KeywordClassifier:
     ) -> None:
         self._departments = dict(departments)
         self._fallback = fallback_category
-        # Keywords match at the start of a word ("موش" must not fire inside "خاموش").
-        self._keywords = {
-            c: tuple(re.compile(r"(?<!\w)" + re.escape(fold(k))) for k in ks)
-            for c, ks in keywords.items()
-            if c in departments
-        }
+        # Keywords match at the start of a word ("موش" must not fire inside "خاموش"). One table
+        # for all of them: each word start is looked up once per keyword length, instead of one
+        # regex search of the whole text per keyword.
+        self._owners: dict[str, set[str]] = {}
+        for category, ks in keywords.items():
+            if category in departments:
+                for k in ks:
+                    self._owners.setdefault(fold(k), set()).add(category)
+        self._lengths = sorted({len(k) for k in self._owners if k})
+        self._categories = [c for c in keywords if c in departments]
 
     @property
     def version(self) -> str:
@@ -58,7 +62,15 @@ class KeywordClassifier:
 
     def classify(self, text: str) -> Classification:
         folded = fold(text).replace("\u200c", " ")
-        hits = {c: sum(bool(k.search(folded)) for k in ks) for c, ks in self._keywords.items()}
+        found: set[str] = set()
+        for start in _word_starts(folded):
+            for length in self._lengths:
+                if (piece := folded[start : start + length]) in self._owners:
+                    found.add(piece)
+        hits = dict.fromkeys(self._categories, 0)
+        for keyword in found:
+            for category in self._owners[keyword]:
+                hits[category] += 1
         total = sum(hits.values())
         ranked = sorted(((c, n / total) for c, n in hits.items() if n), key=lambda p: -p[1])[:3]
         if not ranked or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
@@ -76,3 +88,11 @@ class KeywordClassifier:
 
     def classify_many(self, texts: Sequence[str]) -> list[Classification]:
         return [self.classify(t) for t in texts]
+
+
+_WORD_START = re.compile(r"(?<!\w)")
+
+
+def _word_starts(text: str) -> list[int]:
+    """Every position not preceded by a word character (where `(?<!\\w)` matches)."""
+    return [m.start() for m in _WORD_START.finditer(text)]
