@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,14 @@ class FakeKavenegar:
         return Counter(receptor for receptor, _, _ in self.delivered.values())
 
 
+def children_of(pid: int) -> list[int]:
+    """Child process ids (Linux /proc; empty if the process is gone)."""
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 @dataclass
 class ServeProcess:
     """`sada serve` as a child process we can SIGKILL and start again."""
@@ -163,7 +172,11 @@ class ServeProcess:
         raise RuntimeError(f"sada serve not healthy after {limit:.0f}s; see {self.log}")
 
     async def kill(self) -> None:
+        """SIGKILL, like a power cut: with `--workers`, every worker first, then the supervisor."""
         assert self.proc is not None
+        for pid in children_of(self.proc.pid):
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         self.proc.send_signal(signal.SIGKILL)
         await self.proc.wait()
         self.kills += 1
@@ -433,6 +446,7 @@ async def run_crash_test(
     concurrency: int = 32,
     folder: Path | None = None,
     time_limit: float = 900.0,
+    workers: int = 1,
 ) -> Verdict:
     """One full run on `store` ("sqlite" or "postgres"); returns the verdict."""
     folder = folder or Path(tempfile.mkdtemp(prefix=f"sada-crash-{store}-"))
@@ -441,7 +455,8 @@ async def run_crash_test(
     provider_url = await fake.start()
     port = free_port()
     env = dict(os.environ, CRASH_KAVENEGAR_KEY=API_KEY, CRASH_SMS_SECRET=HOOK_SECRET, PYTHONUNBUFFERED="1")
-    serve = ServeProcess(write_config(folder, store_url, port, provider_url), port, env, folder / "serve.log")
+    config = write_config(folder, store_url, port, provider_url)
+    serve = ServeProcess(config, port, env, folder / "serve.log", workers=workers)
     thresholds = [messages * (k + 1) // (kills + 1) for k in range(kills)]
     restarting = asyncio.Lock()
     db = Store.from_url(store_url)
@@ -489,6 +504,7 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--time-limit", type=float, default=900.0, help="seconds per store")
+    parser.add_argument("--workers", type=int, default=1, help="`sada serve --workers N` (all killed)")
     args = parser.parse_args()
     stores = ("sqlite", "postgres") if args.store == "both" else (args.store,)
     ok = True
@@ -500,6 +516,7 @@ def main() -> int:
                 kills=args.kills,
                 concurrency=args.concurrency,
                 time_limit=args.time_limit,
+                workers=args.workers,
             )
         )
         print(json.dumps(verdict.summary(), ensure_ascii=False), flush=True)

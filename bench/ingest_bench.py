@@ -40,6 +40,7 @@ from bench.crash_test import (  # noqa: E402
     HOOK_SECRET,
     FakeKavenegar,
     ServeProcess,
+    children_of,
     drop_pg_database,
     free_port,
     message_text,
@@ -276,9 +277,7 @@ async def rss_with_model(messages: int = 300) -> dict[str, object]:
 
 def rss_tree_mb(pid: int) -> float:
     """RSS of a process plus its children (`serve --workers N`: the supervisor and its workers)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    kids = [int(c) for c in children.read_text().split()] if children.exists() else []
-    return round(rss_mb(pid) + sum(rss_mb(k) for k in kids), 1)
+    return round(rss_mb(pid) + sum(rss_mb(k) for k in children_of(pid)), 1)
 
 
 def machine() -> dict[str, object]:

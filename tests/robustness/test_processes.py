@@ -22,6 +22,7 @@ from bench.crash_test import (
     HOOK_SECRET,
     FakeKavenegar,
     ServeProcess,
+    children_of,
     free_port,
     generate,
     run_crash_test,
@@ -107,7 +108,7 @@ async def test_serve_with_two_workers_shares_one_port_and_sends_each_reply_once(
         assert fake.repeats == 0, "an outbox row was sent by both workers"
         assert fake.requests == 400
         assert serve.proc is not None
-        workers = _children(serve.proc.pid)
+        workers = children_of(serve.proc.pid)
         assert len(workers) == 2
         await serve.kill()  # SIGKILL: the supervisor cannot forward anything
         assert await asyncio.to_thread(_all_gone, workers, 10.0), "a worker outlived its supervisor"
@@ -115,10 +116,6 @@ async def test_serve_with_two_workers_shares_one_port_and_sends_each_reply_once(
         await serve.stop()
         await db.aclose()
         await fake.close()
-
-
-def _children(pid: int) -> list[int]:
-    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
 def _all_gone(pids: list[int], limit: float) -> bool:
