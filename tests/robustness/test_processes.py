@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -110,12 +111,45 @@ async def test_serve_with_two_workers_shares_one_port_and_sends_each_reply_once(
         assert serve.proc is not None
         workers = children_of(serve.proc.pid)
         assert len(workers) == 2
-        await serve.kill()  # SIGKILL: the supervisor cannot forward anything
+        serve.proc.send_signal(signal.SIGKILL)  # the supervisor alone: it cannot forward anything
+        await serve.proc.wait()
         assert await asyncio.to_thread(_all_gone, workers, 10.0), "a worker outlived its supervisor"
     finally:
         await serve.stop()
         await db.aclose()
         await fake.close()
+
+
+async def test_a_dead_worker_stops_the_service_and_sigterm_stops_it_cleanly(
+    store_url: str, tmp_path: Path
+) -> None:
+    """Half a service is worse than none: a worker's death ends the supervisor with an error (for
+    systemd to restart everything); SIGTERM ends it with 0 once every worker has drained."""
+    env = dict(os.environ, CRASH_KAVENEGAR_KEY=API_KEY, CRASH_SMS_SECRET=HOOK_SECRET)
+    runs = []
+    for n in range(2):
+        port = free_port()
+        config = write_config(tmp_path, store_url, port, "http://127.0.0.1:9", log_level="INFO")
+        runs.append(ServeProcess(config, port, env, tmp_path / f"serve-{n}.log", workers=2))
+    crashed, stopped = runs
+    try:
+        await crashed.start()
+        assert crashed.proc is not None
+        first, second = children_of(crashed.proc.pid)
+        os.kill(second, signal.SIGKILL)
+        assert await asyncio.wait_for(crashed.proc.wait(), 30) != 0
+        assert await asyncio.to_thread(_all_gone, [first, second], 10.0)
+
+        await stopped.start()
+        assert stopped.proc is not None
+        workers = children_of(stopped.proc.pid)
+        stopped.proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(stopped.proc.wait(), 30) == 0
+        assert await asyncio.to_thread(_all_gone, workers, 10.0)
+        assert "2 workers serving" in (tmp_path / "serve-1.log").read_text(encoding="utf-8")
+    finally:
+        for run in runs:
+            await run.stop()
 
 
 def _all_gone(pids: list[int], limit: float) -> bool:
