@@ -26,6 +26,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,8 @@ async def supervise(config_path: Path | None, workers: int) -> int:
 
 async def _spawn(
     config_path: Path | None, index: int
-) -> tuple[asyncio.subprocess.Process, asyncio.StreamReader]:
-    """Start worker `index`; the reader gets one byte when it serves, or EOF if it dies first."""
+) -> tuple[asyncio.subprocess.Process, asyncio.Future[bytes]]:
+    """Start worker `index`; the future gets b"1" when it serves, or b"" if it dies first."""
     args = [sys.executable, "-m", "bot"]
     if config_path is not None:
         args += ["--config", str(config_path)]
@@ -91,21 +92,22 @@ async def _spawn(
     finally:
         os.close(write_fd)
     reader = asyncio.StreamReader()
-    await asyncio.get_running_loop().connect_read_pipe(
+    transport, _ = await asyncio.get_running_loop().connect_read_pipe(
         lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_fd, "rb")
     )
-    return child, reader
+    # One byte or EOF is all the pipe will ever carry: close our end once either arrived.
+    reader_done = asyncio.ensure_future(reader.read(1))
+    reader_done.add_done_callback(lambda _f: transport.close())
+    return child, reader_done
 
 
 async def _wait_ready(
-    child: asyncio.subprocess.Process, ready: asyncio.StreamReader, stop: asyncio.Event
+    child: asyncio.subprocess.Process, signalled: asyncio.Future[bytes], stop: asyncio.Event
 ) -> bool:
     """Until the worker serves (True), or it dies, times out or we are told to stop (False)."""
-    signalled = asyncio.ensure_future(ready.read(1))
     stopping = asyncio.ensure_future(stop.wait())
-    done, _ = await asyncio.wait(
-        {signalled, stopping}, timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
-    )
+    either: set[asyncio.Future[Any]] = {signalled, stopping}
+    done, _ = await asyncio.wait(either, timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
     stopping.cancel()
     if signalled in done and signalled.result():
         return True
