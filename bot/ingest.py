@@ -51,7 +51,7 @@ class GroupCommit:
     async def _commit(self, messages: list[InboundMessage]) -> list[ReceiveResult | Exception]:
         results: list[ReceiveResult | Exception]
         # Classification is pure: done before the write lock, which then covers the store's work only.
-        understood = self._gateway.understand_ahead(messages)
+        understood = self._understand(messages)
         async with self._store.transaction() as tx:
             if len(messages) == 1:
                 results = list(await self._gateway.receive_many(tx, messages, understood))
@@ -72,6 +72,15 @@ class GroupCommit:
         if len(messages) > 1:
             log.debug("group commit of %d messages", len(messages))
         return results
+
+    def _understand(self, messages: list[InboundMessage]) -> dict[str, Understanding]:
+        """Classify ahead; if that fails, the transaction classifies (message by message if need be,
+        so only the message that breaks the classifier is refused)."""
+        try:
+            return self._gateway.understand_ahead(messages)
+        except Exception as exc:  # noqa: BLE001 - redone inside, where failures are isolated
+            log.warning("classifying %d messages ahead failed (%s)", len(messages), type(exc).__name__)
+            return {}
 
     async def _alone(
         self, tx: Transaction, message: InboundMessage, understood: Mapping[str, Understanding]
