@@ -101,7 +101,7 @@ class OutboxRepository:
             .order_by(OutboxRow.priority, OutboxRow.next_attempt_at, OutboxRow.id)
             .limit(limit)
         )
-        if self._s.bind.dialect.name == "postgresql":
+        if self._s.get_bind().dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         token = secrets.token_hex(8)
         await self._s.execute(
