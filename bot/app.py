@@ -27,7 +27,7 @@ from bot.panel import setup_panel
 from bot.public_stats import setup_public_stats
 from bot.surveys import SurveyCloser
 from bot.understanding import Understander, load_understander
-from bot.workers import mark_ready
+from bot.workers import SHUTDOWN_WATCHDOG, exit_if_stuck, mark_ready
 from channels.base import Channel, OnInbound, RunningChannel, WebhookChannel
 from nlp.classification import Classifier
 from nlp.places import DEFAULT_GAZETTEER_PATH, Gazetteer
@@ -230,6 +230,7 @@ async def serve(config: AppConfig, *, worker_index: int | None = None) -> None:
         mark_ready()
         await stop.wait()
         log.info("stopping: draining requests")
+        exit_if_stuck(config.service.shutdown_timeout + SHUTDOWN_WATCHDOG)
     finally:
         await runner.cleanup()
         await sada.stop()

@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.app import serve
 from bot.config import AppConfig, load_config
 from bot.settings import ConfigError
-from bot.workers import supervise
+from bot.workers import SHUTDOWN_WATCHDOG, supervise
 from storage.schema import SchemaOutOfDate, head_revision, schema_state
 from storage.store import Store
 
@@ -103,7 +103,9 @@ async def _dispatch(args: argparse.Namespace, config: AppConfig) -> int:
             if args.worker_index is None and workers > 1:
                 if config.service.port == 0:
                     raise ConfigError("service.workers", "several workers need a fixed service.port (not 0)")
-                return await supervise(_config_path(args.config), workers)
+                # Grace: the drain (shutdown_timeout) plus what the worker's own watchdog allows.
+                grace = config.service.shutdown_timeout + SHUTDOWN_WATCHDOG + 5
+                return await supervise(_config_path(args.config), workers, stop_grace=grace)
             await serve(config, worker_index=args.worker_index)
             return 0
         case "chat":

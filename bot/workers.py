@@ -10,6 +10,9 @@ on SQLite a lock file hands the write lock from process to process (storage.writ
 Jobs that must run once per deployment, not once per process (polling channels such as the
 hotline follower and Kavenegar polling, the survey closer and the digest) run in worker 0 only.
 
+Shutdown is bounded: a worker that has not exited some time after SIGTERM exits anyway
+(`exit_if_stuck`), and the supervisor kills a worker that outstays the grace period.
+
 Start-up is sequential: worker 0 starts first and alone creates or checks the schema and, the
 first time, trains the model; the others start once it serves. Each worker is told to die with
 the supervisor (Linux `PR_SET_PDEATHSIG`), so a supervisor killed with SIGKILL leaves no orphan
@@ -25,12 +28,16 @@ import logging
 import os
 import signal
 import sys
+import threading
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 READY_ENV = "SADA_WORKER_READY_FD"
+EXIT_STUCK = 70  # a shutdown that hung and was cut short (EX_SOFTWARE)
+SHUTDOWN_WATCHDOG = 30.0  # seconds a shutdown may take beyond draining requests
 START_TIMEOUT = 600.0  # the first start may train the model
 _PR_SET_PDEATHSIG = 1
 
@@ -49,8 +56,10 @@ def mark_ready() -> None:
             pipe.write(b"1")
 
 
-async def supervise(config_path: Path | None, workers: int) -> int:
-    """Run `workers` service processes until SIGTERM/SIGINT; returns the exit code."""
+async def supervise(config_path: Path | None, workers: int, *, stop_grace: float = 60.0) -> int:
+    """Run `workers` service processes until SIGTERM/SIGINT; returns the exit code.
+
+    On the way out each worker gets `stop_grace` seconds to drain before it is killed."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -68,7 +77,7 @@ async def supervise(config_path: Path | None, workers: int) -> int:
             log.info("%d workers serving", workers)
             code = await _watch(children, stop)
     finally:
-        await _stop_all(children)
+        await _stop_all(children, stop_grace)
     return code
 
 
@@ -132,10 +141,36 @@ async def _watch(children: list[asyncio.subprocess.Process], stop: asyncio.Event
     return dead.returncode or 1
 
 
-async def _stop_all(children: list[asyncio.subprocess.Process]) -> None:
-    """SIGTERM every live worker (each drains its requests), then wait for all of them."""
+async def _stop_all(children: list[asyncio.subprocess.Process], grace: float) -> None:
+    """SIGTERM every live worker (each drains its requests) and wait; SIGKILL any still there
+    after `grace` seconds (a stuck shutdown must not keep the port or outlive the service)."""
     for child in children:
         if child.returncode is None:
-            child.send_signal(signal.SIGTERM)
+            with suppress(ProcessLookupError):
+                child.send_signal(signal.SIGTERM)
     for child in children:
-        await child.wait()
+        try:
+            await asyncio.wait_for(child.wait(), grace)
+        except TimeoutError:
+            log.error("worker pid %d did not stop within %.0f s: killing it", child.pid, grace)
+            with suppress(ProcessLookupError):
+                child.kill()
+            await child.wait()
+
+
+def exit_if_stuck(seconds: float) -> threading.Timer:
+    """Start a watchdog: if this process has not exited `seconds` from now, it exits with 70.
+
+    Started when a worker begins its shutdown. Whatever hangs (a task that never finishes, a
+    database that went away mid-close), the process ends, so a worker whose supervisor is gone
+    cannot linger on as an orphan."""
+
+    def give_up() -> None:
+        log.error("shutdown did not finish within %.0f s: exiting", seconds)
+        logging.shutdown()
+        os._exit(EXIT_STUCK)
+
+    timer = threading.Timer(seconds, give_up)
+    timer.daemon = True
+    timer.start()
+    return timer
