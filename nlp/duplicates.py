@@ -139,7 +139,10 @@ class DuplicatePool:
         if not new_tokens or not self._candidates:
             return None
         # token_sort_ratio is the plain ratio of the sorted token strings: sort once, not per pair.
-        sorts = process.cdist([_sorted_tokens(new_tokens)], self._sorted, scorer=fuzz.ratio)[0]
+        # float64: cdist defaults to float32, which would shift scores that tie the threshold.
+        sorts = process.cdist(
+            [_sorted_tokens(new_tokens)], self._sorted, scorer=fuzz.ratio, dtype=np.float64
+        )[0]
         boosts = self._boosts(new)
         upper = np.minimum((sorts + 100.0) / 2 + boosts, 100.0)
         hopeful = np.flatnonzero(upper >= threshold)
@@ -151,7 +154,9 @@ class DuplicatePool:
                 break  # nothing left can beat (or tie earlier than) the best found
             sort_score = float(sorts[index])
             needed = 2 * (best_score - float(boosts[index])) - sort_score  # set score that ties the best
-            set_score = fuzz.token_set_ratio(new_tokens, self._tokens[index], score_cutoff=max(0.0, needed))
+            # The cutoff only skips work; a hair below `needed` so float rounding never skips a tie.
+            cutoff = max(0.0, needed - 1e-6)
+            set_score = fuzz.token_set_ratio(new_tokens, self._tokens[index], score_cutoff=cutoff)
             score = _adjust((set_score + sort_score) / 2, new, self._candidates[index])
             if score > best_score or (score == best_score and (best_index < 0 or index < best_index)):
                 best_score, best_index = score, index
