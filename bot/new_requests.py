@@ -143,8 +143,8 @@ class NewRequests:
         self, texts: Sequence[str], understood: Mapping[str, Understanding]
     ) -> list[Understanding]:
         missing = sorted({t for t in texts if t not in understood})
-        known = {**understood, **dict(zip(missing, self._nlp.understand_many(missing), strict=True))}
-        return [known[t] for t in texts]
+        extra = dict(zip(missing, self._nlp.understand_many(missing), strict=True))
+        return [understood[t] if t in understood else extra[t] for t in texts]
 
     def _repeats(
         self, found: Sequence[Understanding], open_rows: dict[tuple[str, str | None], list[DuplicateRow]]

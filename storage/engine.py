@@ -16,14 +16,21 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file of an SQLite URL; None for PostgreSQL or in-memory SQLite."""
+    if not is_sqlite(url):
+        return None
+    path = url.split("///", 1)[-1].split("?", 1)[0]
+    return Path(path) if path and ":memory:" not in path else None
+
+
 def make_engine(
     url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 10, echo: bool = False
 ) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
     if is_sqlite(url):
-        path = url.split("///", 1)[-1]
-        if path and ":memory:" not in path:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if (path := sqlite_file(url)) is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
             url, echo=echo, connect_args={"timeout": busy_timeout_ms / 1000}, pool_size=pool_size
         )

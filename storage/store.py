@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -64,15 +64,12 @@ class Store:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         """A unit of work: commits when the block ends, rolls back if it raises."""
-        if self._process_lock is not None and self._write_lock is not None:
-            async with self._write_lock, self._process_lock.held(), self._unit() as tx:
-                yield tx
-        elif self._write_lock is not None:
-            async with self._write_lock, self._unit() as tx:
-                yield tx
-        else:
-            async with self._unit() as tx:
-                yield tx
+        async with (
+            self._write_lock or nullcontext(),
+            self._process_lock.held() if self._process_lock is not None else nullcontext(),
+            self._unit() as tx,
+        ):
+            yield tx
 
     @asynccontextmanager
     async def _unit(self) -> AsyncIterator[Transaction]:

@@ -21,6 +21,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from storage.engine import sqlite_file
+
 
 class StoreBusy(RuntimeError):
     """Another process has held the database's write lock for longer than the busy timeout."""
@@ -76,9 +78,5 @@ class ProcessWriteLock:
 
 def lock_path_for(url: str) -> Path | None:
     """`<database file>.writer` for an SQLite file URL; None for PostgreSQL or in-memory SQLite."""
-    if not url.startswith("sqlite"):
-        return None
-    path = url.split("///", 1)[-1].split("?", 1)[0]
-    if not path or ":memory:" in path:
-        return None
-    return Path(path).with_name(Path(path).name + ".writer")
+    path = sqlite_file(url)
+    return None if path is None else path.with_name(path.name + ".writer")
