@@ -19,6 +19,7 @@ from bot.config import AppConfig
 from bot.digest.job import digest_job
 from bot.directory import ChannelDirectory
 from bot.dispatcher import Dispatcher
+from bot.event_loop import loop_name
 from bot.flood import FloodGuard, flood_settings
 from bot.gateway import Gateway
 from bot.ingest import GroupCommit
@@ -221,11 +222,12 @@ async def serve(config: AppConfig, *, worker_index: int | None = None) -> None:
     try:
         await site.start()
         log.info(
-            "sada serving on http://%s:%s (store: %s, worker %d)",
+            "sada serving on http://%s:%s (store: %s, worker %d, event loop: %s)",
             config.service.host,
             config.service.port,
             sada.store.dialect,
             sada.worker_index,
+            loop_name(),
         )
         mark_ready()
         await stop.wait()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import logging
 import os
@@ -11,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot import event_loop
 from bot.app import serve
 from bot.config import AppConfig, load_config
 from bot.settings import ConfigError
@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
-        return asyncio.run(_dispatch(args, config))
+        return event_loop.run(_dispatch(args, config), config.service.event_loop)
     except SchemaOutOfDate as exc:
         print(f"sada: {exc}", file=sys.stderr)
         return EXIT_SCHEMA

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.event_loop import EVENT_LOOPS
 from bot.settings import ConfigError, Table, environment
 from bot.taxonomy import Taxonomy, default_taxonomy_data, read_taxonomy
 from bot.workdays import WorkCalendar, jalali_day, official_holidays
@@ -28,6 +29,7 @@ class ServiceSettings:
     log_level: str
     timezone: str
     workers: int = 1
+    event_loop: str = "uvloop"
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +178,7 @@ def _service(t: Table) -> ServiceSettings:
         log_level=t.choice("log_level", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
         timezone=t.choice("timezone", ("Asia/Tehran",), "Asia/Tehran"),
         workers=t.int("workers", 1, minimum=1, maximum=64),
+        event_loop=t.choice("event_loop", EVENT_LOOPS, "uvloop"),
     )
     t.check_unknown()
     if s.workers > 1 and s.port == 0:

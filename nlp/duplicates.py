@@ -97,9 +97,11 @@ class DuplicatePool:
     Candidates are kept in the caller's order (newest first); on equal scores the earlier wins.
 
     Scoring every candidate with the token-set ratio is the expensive part of intake (about 2 µs a
-    pair, 300 candidates a report). The token-sort ratio is ten times cheaper and, since the set
-    ratio is at most 100, bounds the final score from above: (sort + 100) / 2 + what this pair's
-    place/district adds. rapidfuzz computes the sort ratio for the whole pool in one C call. The
+    pair, 300 candidates a report). Two cheap upper bounds, computed for the whole pool at once,
+    leave only a few pairs to score:
+    - the token-sort ratio (rapidfuzz computes it for the whole pool in one C call);
+    - `_set_ratio_bounds`: the token-set ratio bounded from letter counts (see there).
+    So (sort + set bound) / 2 + what this pair's place/district adds bounds the final score. The
     set ratio is then computed best bound first, and the search stops as soon as no remaining
     bound can beat the best score found (branch and bound). The result is exactly what scoring
     every pair would give."""
@@ -108,14 +110,21 @@ class DuplicatePool:
         self._candidates = list(candidates)
         self._tokens = [content_tokens(c.normalized_text) for c in self._candidates]
         self._sorted = [_sorted_tokens(t) for t in self._tokens]
+        profiles = [_letter_profile(t) for t in self._tokens]
+        self._letters = np.stack([p.letters for p in profiles]) if profiles else _NO_LETTERS
+        self._sizes = np.array([(p.total, p.words) for p in profiles], dtype=np.int32).reshape(-1, 2)
         self._places: np.ndarray | None = None
         self._districts: np.ndarray | None = None
 
     def add_newest(self, candidate: DuplicateCandidate) -> None:
         """A report newer than every other in the pool (it goes first)."""
+        tokens = content_tokens(candidate.normalized_text)
+        profile = _letter_profile(tokens)
         self._candidates.insert(0, candidate)
-        self._tokens.insert(0, content_tokens(candidate.normalized_text))
-        self._sorted.insert(0, _sorted_tokens(self._tokens[0]))
+        self._tokens.insert(0, tokens)
+        self._sorted.insert(0, _sorted_tokens(tokens))
+        self._letters = np.vstack([profile.letters, self._letters])
+        self._sizes = np.vstack([np.array([[profile.total, profile.words]], dtype=np.int32), self._sizes])
         self._places = self._districts = None
 
     def _boosts(self, new: DuplicateCandidate) -> np.ndarray:
@@ -133,6 +142,47 @@ class DuplicatePool:
             boost[self._places == new.place] = PLACE_BOOST
         return boost
 
+    def _set_ratio_bounds(self, new_tokens: str) -> np.ndarray:
+        """An upper bound of `fuzz.token_set_ratio(new_tokens, candidate)` for every candidate.
+
+        rapidfuzz's token-set ratio of word sets A and B (I = A ∩ B, joined lengths |A|, |B|) is
+        100 if I is not empty and one set contains the other; otherwise the best of
+        - r_full = 100 - 100·indel(A∖B, B∖A) / (|A| + |B|) (the common part I cancels out), and
+        - r_ab = 200·|I| / (|I| + |A|), r_ba likewise (only when I is not empty).
+        An indel distance is at least the sum of the differences of the two strings' letter counts
+        (the "bag distance"), and the letters of A∖B minus those of B∖A are those of A minus those
+        of B: so r_full is bounded by letter counts alone. |I| is at most the letters the two
+        share plus the spaces between its words, which are fewer than either set's. A set can only
+        contain the other if its letter counts do. All of it is a few array operations over the
+        letters of the new report. `tests/nlp/test_duplicates.py` checks each part against
+        rapidfuzz on random texts, near copies and subsets."""
+        subset, full, r_ab, r_ba = self._set_ratio_parts(new_tokens)
+        bound = np.where(subset, 100.0, np.maximum(full, np.maximum(r_ab, r_ba)))
+        return np.minimum(bound + 1e-6, 100.0)  # a hair up: float rounding never cuts a tie
+
+    def _set_ratio_parts(self, new_tokens: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(one set may contain the other, bound of r_full, bound of r_ab, bound of r_ba) per candidate."""
+        mine = _letter_profile(new_tokens)
+        columns = np.flatnonzero(mine.letters)
+        own = mine.letters[columns]
+        theirs = self._letters[:, columns]
+        total, words = self._sizes[:, 0], self._sizes[:, 1]
+        shared_letters = theirs.sum(axis=1)
+        elsewhere = total - shared_letters  # the candidate's letters the new report lacks
+        a_len = mine.total + mine.words - 1
+        b_len = total + words - 1
+        bag = np.abs(theirs - own).sum(axis=1) + elsewhere + np.abs(words - mine.words)
+        full = 100.0 - 100.0 * bag / np.maximum(a_len + b_len, 1)
+        # Unless one set contains the other, I lacks a word of each: at most the letters both have
+        # plus the spaces between one word fewer than the smaller set has.
+        common = np.minimum(theirs, own).sum(axis=1) + np.minimum(words, mine.words) - 2
+        common = np.maximum(common, 0)
+        r_ab = 200.0 * common / (common + a_len)
+        r_ba = 200.0 * common / np.maximum(common + b_len, 1)  # an empty candidate: 0
+        within = (theirs >= own).all(axis=1) & (words >= mine.words)  # new ⊆ candidate possible
+        contains = (theirs <= own).all(axis=1) & (elsewhere == 0) & (words <= mine.words)
+        return within | contains, full, r_ab, r_ba
+
     def best(self, new: DuplicateCandidate, *, threshold: float = 75.0) -> tuple[str, float] | None:
         """The best candidate scoring ≥ threshold against `new`, as (key, score), else None."""
         new_tokens = content_tokens(new.normalized_text)
@@ -144,7 +194,7 @@ class DuplicatePool:
             [_sorted_tokens(new_tokens)], self._sorted, scorer=fuzz.ratio, dtype=np.float64
         )[0]
         boosts = self._boosts(new)
-        upper = np.minimum((sorts + 100.0) / 2 + boosts, 100.0)
+        upper = np.minimum((sorts + self._set_ratio_bounds(new_tokens)) / 2 + boosts, 100.0)
         hopeful = np.flatnonzero(upper >= threshold)
         best_score, best_index = threshold, -1
         # Best bound first; a stable sort keeps the pool's order (newest first) among equal bounds.
@@ -163,3 +213,36 @@ class DuplicatePool:
         if best_index < 0:
             return None
         return self._candidates[best_index].key, round(best_score, 1)
+
+
+# --- letter counts for the set-ratio bound ------------------------------------------------------
+
+_COLUMNS = 96  # letters get a column each as they are first seen; the rest share the last one
+_NO_LETTERS = np.zeros((0, _COLUMNS), dtype=np.int32)
+_LETTER_COLUMN: dict[str, int] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class _LetterProfile:
+    """A token string's distinct words as the bound sees them."""
+
+    letters: np.ndarray  # how often each letter occurs in the distinct words, by column (int32)
+    total: int  # letters in the distinct words
+    words: int  # distinct words
+
+
+@lru_cache(maxsize=8192)
+def _letter_profile(tokens: str) -> _LetterProfile:
+    """Cached like `content_tokens`: the pool's reports are profiled once, not once per group.
+
+    Letters sharing the overflow column only loosen the bound (their counts add up), never break it."""
+    words = set(tokens.split())
+    counts = [0] * _COLUMNS
+    for letter in "".join(words):
+        column = _LETTER_COLUMN.get(letter)
+        if column is None:
+            column = _LETTER_COLUMN[letter] = min(len(_LETTER_COLUMN), _COLUMNS - 1)
+        counts[column] += 1
+    letters = np.array(counts, dtype=np.int32)
+    letters.flags.writeable = False  # cached and shared by every pool
+    return _LetterProfile(letters, sum(counts), len(words))

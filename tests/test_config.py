@@ -50,6 +50,7 @@ def test_defaults_without_a_file_use_the_shipped_taxonomy() -> None:
     config = _load({})
     assert len(config.taxonomy.categories) == 17
     assert config.outbox.max_attempts == 8 and config.calendar.days_off == (4,)
+    assert config.service.event_loop == "uvloop"
 
 
 @pytest.mark.parametrize(
@@ -62,6 +63,7 @@ def test_defaults_without_a_file_use_the_shipped_taxonomy() -> None:
         ({"service": {"prot": 8080}}, "service.prot", "unknown key"),
         ({"service": {"workers": 0}}, "service.workers", "at least 1"),
         ({"service": {"workers": 2, "port": 0}}, "service.workers", "fixed service.port"),
+        ({"service": {"event_loop": "trio"}}, "service.event_loop", "must be one of"),
         ({"servcie": {}}, "servcie", "unknown section"),
         ({"store": {"url": "mysql://x"}}, "store.url", "must start with"),
         ({"store": {"url_env": "SADA_DB"}}, "store.url_env", "SADA_DB is not set"),
