@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 
 from bot.clock import Clock
 from bot.config import GatewaySettings
@@ -34,6 +35,10 @@ from storage.surveys import Survey
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 10_000
+LOCATION_WINDOW = timedelta(hours=24)  # how old a report a location sent alone may still join
+LOCATABLE = frozenset(
+    (TicketStatus.REGISTERED, TicketStatus.REFERRED, TicketStatus.IN_PROGRESS, TicketStatus.REOPENED)
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -146,6 +151,7 @@ class Gateway:
                 button=msg.button,
                 survey_open=identity.citizen_id in surveyed,
                 min_request_letters=self._settings.min_request_letters,
+                location=msg.location is not None,
             )
             ticket_id: int | None = None
             match intent.kind:
@@ -162,6 +168,8 @@ class Gateway:
                     result, ticket_id = await self._status(tx, intent, identity)
                 case IntentKind.SURVEY_ANSWER:
                     result, ticket_id = await self._survey_answer(tx, intent, identity, texts[i])
+                case IntentKind.LOCATION:
+                    result, ticket_id = await self._location(tx, msg, identity)
             results[i] = result
             settled.append((stored[(msg.channel, msg.provider_message_id)], intent.kind.value, ticket_id))
         handled = await self._requests.handle(
@@ -222,6 +230,44 @@ class Gateway:
         )
         return ReceiveResult(
             intent=intent.kind, duplicate=False, ticket_code=shown.tracking_code, replies=1
+        ), ticket.id
+
+    async def _location(
+        self, tx: Transaction, msg: InboundMessage, identity: Identity
+    ) -> tuple[ReceiveResult, int | None]:
+        """A location shared without text belongs to the sender's latest open report of the last
+        LOCATION_WINDOW (the chat keyboard offers the button right after a report). It becomes the
+        ticket's coordinates unless the ticket already has some (another reporter's, or an earlier
+        pin); either way it is in the ticket's history. Without such a report, the sender is asked
+        to describe the problem first."""
+        assert msg.location is not None  # noqa: S101 - detect() checked it
+        now = self._clock.now()
+        ticket = next(
+            (
+                t
+                for t in await tx.tickets.for_identity(identity.id)
+                if t.status in LOCATABLE and now - t.created_at <= LOCATION_WINDOW
+            ),
+            None,
+        )
+        if ticket is None:
+            await self._life.tell(tx, identity, "location_first")
+            return ReceiveResult(intent=IntentKind.LOCATION, duplicate=False, replies=1), None
+        point = msg.location
+        if ticket.latitude is None or ticket.longitude is None:
+            ticket = await tx.tickets.update(
+                ticket.id, now, latitude=point.latitude, longitude=point.longitude
+            )
+        await tx.tickets.add_event(
+            ticket.id,
+            EventKind.MESSAGE_IN,
+            now,
+            f"citizen:{identity.citizen_id}",
+            {"channel": msg.channel, "location": [point.latitude, point.longitude]},
+        )
+        await self._life.tell(tx, identity, "location_added", ticket=ticket)
+        return ReceiveResult(
+            intent=IntentKind.LOCATION, duplicate=False, ticket_code=ticket.tracking_code, replies=1
         ), ticket.id
 
     async def _survey_answer(

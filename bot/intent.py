@@ -19,6 +19,7 @@ class IntentKind(StrEnum):
     SURVEY_ANSWER = "survey_answer"
     HELP = "help"
     NOISE = "noise"
+    LOCATION = "location"  # a shared location without text (Telegram, Bale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +88,14 @@ def _is_phone_like(run: str) -> bool:
     )
 
 
-def detect(text: str, *, button: str | None, survey_open: bool, min_request_letters: int) -> Intent:
+def detect(
+    text: str, *, button: str | None, survey_open: bool, min_request_letters: int, location: bool = False
+) -> Intent:
     """Decide the intent of one message; the order of the checks is the policy."""
     if button:
         return _from_button(button, survey_open)
+    if location and not text.strip():
+        return Intent(IntentKind.LOCATION)
     bare = _bare(text)
     stripped = text.strip()
     # Telegram commands may carry the bot's name: /start@SadaBot

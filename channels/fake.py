@@ -7,7 +7,16 @@ import itertools
 from collections import deque
 from datetime import UTC, datetime
 
-from bot.models import Button, InboundMessage, Medium, OutboundMessage, ReceiveResult, SendError, SendResult
+from bot.models import (
+    Button,
+    GeoPoint,
+    InboundMessage,
+    Medium,
+    OutboundMessage,
+    ReceiveResult,
+    SendError,
+    SendResult,
+)
 from channels.base import OnInbound
 
 
@@ -54,6 +63,7 @@ class FakeChannel:
         button: str | None = None,
         contact_phone: str | None = None,
         at: datetime | None = None,
+        location: GeoPoint | None = None,
     ) -> InboundMessage:
         """Build an inbound message as a provider would deliver it."""
         return InboundMessage(
@@ -64,6 +74,7 @@ class FakeChannel:
             received_at=at or datetime.now(UTC),
             contact_phone=contact_phone,
             button=button,
+            location=location,
         )
 
     async def push(self, on_inbound: OnInbound, address: str, text: str, **kwargs: object) -> ReceiveResult:

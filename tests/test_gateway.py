@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from bot.intent import IntentKind
-from bot.models import TicketStatus
+from bot.models import GeoPoint, TicketStatus
 from bot.tracking import is_valid
 from nlp.letters import ascii_digits, persian_digits
 from storage.tables import InboundRow, OutboxRow, TicketRow
@@ -143,3 +144,67 @@ async def test_one_citizen_many_channels_each_identity_kept(rig: Rig) -> None:
     second = await rig.say(rig.sms, "+989121110000", POTHOLE)
     assert first.ticket_code != second.ticket_code
     assert len(rig.chat.sent) == 1 and len(rig.sms.sent) == 1
+
+
+VANAK = GeoPoint(latitude=35.7575, longitude=51.4098)
+
+
+async def _history(rig: Rig, code: str) -> list[tuple[str, dict[str, object]]]:
+    ticket = await rig.ticket(code)
+    async with rig.store.transaction() as tx:
+        return [(e.kind.value, dict(e.data)) for e in await tx.tickets.events(ticket.id)]
+
+
+async def test_a_location_sent_after_a_report_becomes_its_coordinates(rig: Rig) -> None:
+    """The chat keyboard's «send location» button, pressed after the report: the pin is kept."""
+    report = await rig.say(rig.chat, "tg:7", POTHOLE)
+    assert report.ticket_code is not None
+    rig.clock.advance(timedelta(minutes=3))
+    shared = await rig.say(rig.chat, "tg:7", "", location=VANAK)
+    assert shared.intent == IntentKind.LOCATION and shared.ticket_code == report.ticket_code
+    ticket = await rig.ticket(report.ticket_code)
+    assert (ticket.latitude, ticket.longitude) == (VANAK.latitude, VANAK.longitude)
+    assert (
+        f"موقعیت مکانی به درخواست {persian_digits(report.ticket_code)} افزوده شد"
+        in rig.chat.texts("tg:7")[-1]
+    )
+    assert (await _history(rig, report.ticket_code))[-1] == (
+        "message_in",
+        {"channel": "tg", "location": [VANAK.latitude, VANAK.longitude]},
+    )
+    assert await _counts(rig) == (1, 2, 2)  # one ticket; both messages stored and answered
+
+
+async def test_a_second_pin_is_recorded_but_does_not_move_the_first(rig: Rig) -> None:
+    report = await rig.say(rig.chat, "tg:7", POTHOLE)
+    assert report.ticket_code is not None
+    await rig.say(rig.chat, "tg:7", "", location=VANAK)
+    await rig.say(rig.chat, "tg:7", "", location=GeoPoint(latitude=35.70, longitude=51.40))
+    ticket = await rig.ticket(report.ticket_code)
+    assert (ticket.latitude, ticket.longitude) == (VANAK.latitude, VANAK.longitude)
+    pins = [data["location"] for kind, data in await _history(rig, report.ticket_code) if "location" in data]
+    assert pins == [[VANAK.latitude, VANAK.longitude], [35.70, 51.40]]
+
+
+async def test_a_location_without_a_recent_open_report_asks_for_the_problem_first(rig: Rig) -> None:
+    alone = await rig.say(rig.chat, "tg:8", "", location=VANAK)
+    assert alone.intent == IntentKind.LOCATION and alone.ticket_code is None
+    assert "اول مشکل را با نشانی بنویسید" in rig.chat.texts("tg:8")[-1]
+    assert (await _counts(rig))[0] == 0
+    report = await rig.say(rig.chat, "tg:8", POTHOLE)
+    assert report.ticket_code is not None
+    rig.clock.advance(timedelta(hours=25))  # too old to be what the pin is about
+    late = await rig.say(rig.chat, "tg:8", "", location=VANAK)
+    assert late.ticket_code is None
+    ticket = await rig.ticket(report.ticket_code)
+    assert ticket.latitude is None and ticket.longitude is None
+
+
+async def test_a_location_does_not_join_a_closed_report(rig: Rig) -> None:
+    report = await rig.say(rig.chat, "tg:9", POTHOLE)
+    assert report.ticket_code is not None
+    ticket = await rig.ticket(report.ticket_code)
+    async with rig.store.transaction() as tx:
+        await tx.tickets.update(ticket.id, rig.clock.now(), status=TicketStatus.CLOSED.value)
+    shared = await rig.say(rig.chat, "tg:9", "", location=VANAK)
+    assert shared.ticket_code is None and "اول مشکل" in rig.chat.texts("tg:9")[-1]

@@ -66,3 +66,14 @@ def test_buttons() -> None:
     )
     assert detect("", button="survey:fixed", survey_open=False, min_request_letters=8).kind is K.HELP
     assert detect("", button="menu:status", survey_open=False, min_request_letters=8).kind is K.STATUS_QUERY
+
+
+def test_a_location_without_text_is_a_location_and_with_text_a_request() -> None:
+    assert detect("", button=None, survey_open=False, min_request_letters=8, location=True).kind is (
+        IntentKind.LOCATION
+    )
+    with_text = detect(
+        "چاله بزرگ وسط خیابان ولیعصر", button=None, survey_open=False, min_request_letters=8, location=True
+    )
+    assert with_text.kind is IntentKind.NEW_REQUEST
+    assert detect("", button=None, survey_open=False, min_request_letters=8).kind is IntentKind.NOISE

@@ -119,7 +119,7 @@ def history_line(event: TicketEvent, taxonomy: Taxonomy) -> str:
         case EventKind.NOTE:
             return f"یادداشت: {d.get('note', '')}"
         case EventKind.MESSAGE_IN:
-            return "پیام تازه از شهروند"
+            return "موقعیت مکانی از شهروند" if d.get("location") else "پیام تازه از شهروند"
         case EventKind.MESSAGE_OUT:
             return "پیام به شهروند"
     return str(event.kind)  # pragma: no cover - the match covers every kind
