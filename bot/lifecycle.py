@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from bot.clock import Clock
 from bot.directory import ChannelDirectory
@@ -195,7 +196,7 @@ class Lifecycle:
         )
         return merged
 
-    async def notify(self, tx: Transaction, ticket: Ticket, template: str, **values: object) -> int:
+    async def notify(self, tx: Transaction, ticket: Ticket, template: str, **values: Any) -> int:
         """Queue `template` to every reporter of `ticket`; returns how many messages were queued."""
         reporters = await tx.tickets.reporters(ticket.id)
         for identity in reporters:

@@ -125,7 +125,7 @@ class NewRequests:
             else:
                 ticket = target[i]
                 actor = f"citizen:{request.identity.citizen_id}"
-                data = {"channel": request.message.channel, "text": request.text}
+                data: dict[str, object] = {"channel": request.message.channel, "text": request.text}
                 events.append(NewEvent(ticket.id, EventKind.MESSAGE_IN, now, actor, data))
                 if (ticket.id, request.identity.id) in added:
                     data = {"channel": request.message.channel, "identity": request.identity.id}

@@ -7,6 +7,7 @@ environment variable that holds `<name>`.
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -60,7 +61,7 @@ class Table:
             raise ConfigError(self.dotted(key), f"expected {kind_name}, got {type(value).__name__} {value!r}")
         return value
 
-    def str(self, key: str, default: Any = ...) -> str:
+    def str(self, key: builtins.str, default: Any = ...) -> builtins.str:
         """A string value."""
         value = self._get(key, _REQUIRED if default is ... else default, str, "a string")
         if value is not None and not value.strip() and default is ...:
@@ -68,45 +69,57 @@ class Table:
         return value
 
     def int(
-        self, key: str, default: Any = ..., *, minimum: int | None = None, maximum: int | None = None
-    ) -> int:
+        self,
+        key: builtins.str,
+        default: Any = ...,
+        *,
+        minimum: builtins.int | None = None,
+        maximum: builtins.int | None = None,
+    ) -> builtins.int:
         """An integer value within bounds."""
         value = self._get(key, _REQUIRED if default is ... else default, int, "an integer")
         self._bounds(key, value, minimum, maximum)
         return value
 
     def float(
-        self, key: str, default: Any = ..., *, minimum: float | None = None, maximum: float | None = None
-    ) -> float:
+        self,
+        key: builtins.str,
+        default: Any = ...,
+        *,
+        minimum: builtins.float | None = None,
+        maximum: builtins.float | None = None,
+    ) -> builtins.float:
         """A number value within bounds."""
         value = self._get(key, _REQUIRED if default is ... else default, (int, float), "a number")
         self._bounds(key, value, minimum, maximum)
         return float(value)
 
-    def bool(self, key: str, default: Any = ...) -> bool:
+    def bool(self, key: builtins.str, default: Any = ...) -> builtins.bool:
         """A boolean value."""
         return self._get(key, _REQUIRED if default is ... else default, bool, "true or false")
 
-    def choice(self, key: str, choices: tuple[str, ...], default: Any = ...) -> str:
+    def choice(
+        self, key: builtins.str, choices: tuple[builtins.str, ...], default: Any = ...
+    ) -> builtins.str:
         """A string that must be one of `choices`."""
         value = self.str(key, default)
         if value not in choices:
             raise ConfigError(self.dotted(key), f"must be one of {', '.join(choices)}, got {value!r}")
         return value
 
-    def strings(self, key: str, default: Any = ...) -> list[str]:
+    def strings(self, key: builtins.str, default: Any = ...) -> list[builtins.str]:
         """A list of strings."""
         value = self._get(key, _REQUIRED if default is ... else default, list, "a list of strings")
         if not all(isinstance(v, str) for v in value):
             raise ConfigError(self.dotted(key), "expected a list of strings")
         return list(value)
 
-    def path_value(self, key: str, default: Any = ...) -> Path:
+    def path_value(self, key: builtins.str, default: Any = ...) -> Path:
         """A filesystem path; relative paths are taken from the config file's folder."""
         path = Path(self.str(key, default)).expanduser()
         return path if path.is_absolute() else (self.base_dir / path)
 
-    def secret(self, key: str, *, required: bool = True) -> str | None:
+    def secret(self, key: builtins.str, *, required: builtins.bool = True) -> builtins.str | None:
         """Read `<key>_env` (an environment variable's name) and return that variable's value."""
         env_key = f"{key}_env"
         name = self._get(env_key, _REQUIRED if required else None, str, "an environment variable name")
@@ -117,7 +130,7 @@ class Table:
             raise ConfigError(self.dotted(env_key), f"environment variable {name} is not set")
         return value
 
-    def table(self, key: str, *, required: bool = False) -> Table:
+    def table(self, key: builtins.str, *, required: builtins.bool = False) -> Table:
         """A nested table (empty when absent and not required)."""
         value = self._get(key, _REQUIRED if required else {}, dict, "a table")
         return Table(value, self.dotted(key), base_dir=self.base_dir, env=self._env)
@@ -128,7 +141,13 @@ class Table:
         if unknown:
             raise ConfigError(self.dotted(unknown[0]), "unknown key")
 
-    def _bounds(self, key: str, value: float, minimum: float | None, maximum: float | None) -> None:
+    def _bounds(
+        self,
+        key: builtins.str,
+        value: builtins.float,
+        minimum: builtins.float | None,
+        maximum: builtins.float | None,
+    ) -> None:
         if minimum is not None and value < minimum:
             raise ConfigError(self.dotted(key), f"must be at least {minimum}, got {value}")
         if maximum is not None and value > maximum:

@@ -136,7 +136,7 @@ class DuplicatePool:
             self._places = np.array([c.place for c in self._candidates], dtype=object)
             self._districts = np.array([c.district for c in self._candidates], dtype=object)
         if new.district:
-            known = np.not_equal(self._districts, None)
+            known = np.array([d is not None for d in self._districts], dtype=bool)
             boost[known] = np.where(self._districts[known] == new.district, DISTRICT_BOOST, -DISTRICT_PENALTY)
         if new.place:
             boost[self._places == new.place] = PLACE_BOOST

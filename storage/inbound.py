@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import InboundMessage
 from storage.inserts import insert_rows_ignoring_conflict
-from storage.tables import InboundRow, TicketRow
+from storage.tables import InboundRow, TicketRow, table_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ class InboundRepository:
         if not messages:
             return {}
         stmt = insert_rows_ignoring_conflict(self._s, InboundRow, ["channel", "provider_message_id"])
-        table = InboundRow.__table__
+        table = table_of(InboundRow)
         rows = await self._s.execute(
             stmt.returning(table.c.id, table.c.channel, table.c.provider_message_id),
             [
@@ -68,7 +68,7 @@ class InboundRepository:
         """`settle` for many messages in one executemany."""
         if not decisions:
             return
-        table = InboundRow.__table__
+        table = table_of(InboundRow)
         await self._s.execute(
             update(table)
             .where(table.c.id == bindparam("row_id"))

@@ -11,13 +11,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 
+from storage.tables import table_of
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
 
 def insert_ignoring_conflict(
     session: AsyncSession, row: type[DeclarativeBase], values: dict[str, Any], conflict: list[str]
 ) -> Insert:
     """An INSERT that does nothing when `conflict` columns already hold these values; returns the id."""
-    dialect = session.bind.dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
+    module: Any = postgresql if _dialect(session) == "postgresql" else sqlite
     stmt = module.insert(row).values(**values).on_conflict_do_nothing(index_elements=conflict)
     return stmt.returning(row.id)  # type: ignore[attr-defined]
 
@@ -26,10 +31,8 @@ def insert_rows_ignoring_conflict(
     session: AsyncSession, row: type[DeclarativeBase], conflict: list[str]
 ) -> Insert:
     """The same INSERT without values, for `session.execute(stmt, [rows…])` (one multi-row INSERT)."""
-    dialect = session.bind.dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    table = row.__table__  # type: ignore[attr-defined]
-    stmt: Insert = module.insert(table).on_conflict_do_nothing(index_elements=conflict)
+    module: Any = postgresql if _dialect(session) == "postgresql" else sqlite
+    stmt: Insert = module.insert(table_of(row)).on_conflict_do_nothing(index_elements=conflict)
     return stmt
 
 
@@ -45,8 +48,8 @@ async def insert_returning_ids(
     RETURNING's own row order is unspecified on SQLite, hence the sort."""
     if not values:
         return []
-    table = row.__table__  # type: ignore[attr-defined]
-    if session.bind.dialect.name == "postgresql":
+    table = table_of(row)
+    if _dialect(session) == "postgresql":
         stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         return list(await session.scalars(stmt, list(values)))
     ids = sorted(await session.scalars(insert(table).returning(table.c.id), list(values)))

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Button, OutboundMessage, OutboxItem
 from storage.inserts import insert_returning_ids
-from storage.tables import OutboxRow
+from storage.tables import OutboxRow, table_of
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 
@@ -138,7 +138,7 @@ class OutboxRepository:
         """`mark_sent` for many rows in one executemany: (outbox id, provider message id) each."""
         if not sent:
             return
-        table = OutboxRow.__table__
+        table = table_of(OutboxRow)
         await self._s.execute(
             update(table)
             .where(table.c.id == bindparam("row_id"))

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import EventKind, Identity, Priority, Ticket, TicketEvent, TicketStatus
 from storage.inserts import insert_returning_ids, insert_rows_ignoring_conflict
-from storage.tables import EventRow, IdentityRow, ReporterRow, TicketRow
+from storage.tables import EventRow, IdentityRow, ReporterRow, TicketRow, table_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +114,9 @@ _OPEN_STATES = [
 ]
 
 
-def _similar_query(index: int, key: tuple[str, str | None], since: datetime, limit: int) -> Select[Any]:
+def _similar_query(
+    index: int, key: tuple[str, str | None], since: datetime, limit: int
+) -> Select[int, int, str, str | None, str | None]:
     category, district = key
     stmt = (
         select(
@@ -223,7 +225,7 @@ class TicketRepository:
         if not pairs:
             return set()
         await self._s.flush()
-        table = ReporterRow.__table__
+        table = table_of(ReporterRow)
         stmt = insert_rows_ignoring_conflict(self._s, ReporterRow, ["ticket_id", "identity_id"])
         rows = await self._s.execute(
             stmt.returning(table.c.ticket_id, table.c.identity_id),
@@ -264,7 +266,7 @@ class TicketRepository:
             return
         await self._s.flush()
         await self._s.execute(
-            insert(EventRow.__table__),
+            insert(table_of(EventRow)),
             [
                 {"ticket_id": e.ticket_id, "kind": e.kind.value, "at": e.at, "actor": e.actor, "data": e.data}
                 for e in events

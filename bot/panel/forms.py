@@ -7,7 +7,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDictProxy
 
 
-async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | web.FileField]:
+async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
     """`request.post()`, with a malformed body (bad multipart boundary, broken encoding) → 400."""
     try:
         return await request.post()
