@@ -14,13 +14,22 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.clock import Clock
 from bot.config import GatewaySettings
 from bot.intent import Intent, IntentKind, detect
 from bot.lifecycle import Lifecycle
-from bot.models import EventKind, Identity, InboundMessage, ReceiveResult, SurveyAnswer, TicketStatus
+from bot.models import (
+    EARLIER_ID,
+    EventKind,
+    Identity,
+    InboundMessage,
+    ReceiveResult,
+    SurveyAnswer,
+    TicketStatus,
+)
 from bot.new_requests import NewRequests, Request
 from bot.replies import MENU_BUTTONS, STATUS_NAMES, date_only, when
 from bot.taxonomy import Taxonomy
@@ -115,12 +124,35 @@ class Gateway:
         A message repeating the sender (or the provider id) of an earlier one in the group waits
         for a later round, so each citizen's messages are still handled one after the other.
         `understood` (from `understand_ahead`) saves classifying inside the transaction."""
+        messages = await self._retries_as_such(tx, messages)
         results: list[ReceiveResult | None] = [None] * len(messages)
         for indices in _rounds(messages):
             done = await self._round(tx, [messages[i] for i in indices], understood or {})
             for i, result in zip(indices, done, strict=True):
                 results[i] = result
         return [r for r in results if r is not None]
+
+    async def _retries_as_such(
+        self, tx: Transaction, messages: Sequence[InboundMessage]
+    ) -> Sequence[InboundMessage]:
+        """A message whose provider sends no id carries the id its content had one window earlier
+        (channels.sms.content_ids). If that one is stored, this is the provider retrying it across
+        the window's edge: it takes that id, and is then answered as a repeated delivery."""
+        earlier = {
+            (m.channel, m.meta[EARLIER_ID]) for m in messages if isinstance(m.meta.get(EARLIER_ID), str)
+        }
+        if not earlier:
+            return messages
+        # Stored, or the first delivery in this very group (it is stored one round earlier).
+        known = await tx.inbound.stored(earlier) | (
+            earlier & {(m.channel, m.provider_message_id) for m in messages}
+        )
+        return [
+            replace(m, provider_message_id=m.meta[EARLIER_ID])
+            if (m.channel, m.meta.get(EARLIER_ID)) in known
+            else m
+            for m in messages
+        ]
 
     async def _round(
         self, tx: Transaction, messages: Sequence[InboundMessage], understood: Mapping[str, Understanding]

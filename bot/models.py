@@ -108,6 +108,12 @@ class InboundMessage:
     raw: dict[str, Any] | None = None
 
 
+# `InboundMessage.meta` key: for a message whose provider sends no id, the id the same content had
+# in the window before (channels.sms.content_ids); the gateway treats the message as a retry of it
+# when that one is stored.
+EARLIER_ID = "earlier_id"
+
+
 @dataclass(frozen=True, slots=True)
 class Button:
     """A reply button; `data` comes back as InboundMessage.button."""

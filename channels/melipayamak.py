@@ -4,7 +4,7 @@ Wire facts (protocols.md): inbound SMS is forwarded by GET `...?to=<line>&body=<
 and the endpoint answers a short plain-text `OK`. Sending is `POST {base}/api/SendSMS/SendSMS` with
 `{username, password, to, from, text}` → `{Value, RetStatus, StrRetStatus}`; `RetStatus == 1` is
 accepted and `Value` then holds the message id. The forward carries no message id, so a repeated
-forward is recognised by its content (channels.sms.content_id). No delivery push is documented.
+forward is recognised by its content (channels.sms.content_ids). No delivery push is documented.
 """
 
 from __future__ import annotations

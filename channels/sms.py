@@ -11,11 +11,19 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
-from bot.models import InboundMessage, Medium, OutboundMessage, ReceiveResult, SendError, SendResult
+from bot.models import (
+    EARLIER_ID,
+    InboundMessage,
+    Medium,
+    OutboundMessage,
+    ReceiveResult,
+    SendError,
+    SendResult,
+)
 from channels.base import DeliveryReport, DeliveryStatus, OnDelivery, OnInbound
 from channels.phone import PhoneError, canonical_mobile, masked
 from channels.ratelimit import RateLimiter
@@ -47,9 +55,25 @@ class SmsFieldNames:
     message_id: tuple[str, ...] = ("messageid", "id")
 
 
-def content_id(address: str, receiver: str | None, text: str, at: datetime) -> str:
-    """A stable id for providers that send none: the same SMS retried the same day is one message."""
-    key = f"{address}|{receiver or ''}|{text}|{at.astimezone(UTC).date().isoformat()}"
+CONTENT_WINDOW = timedelta(minutes=10)
+
+
+def content_ids(address: str, receiver: str | None, text: str, at: datetime) -> tuple[str, str]:
+    """An id for a message whose provider sends none (Melipayamak), and the id the same message
+    had one window earlier.
+
+    A provider retries a forward within minutes, but a citizen may send the same words again later
+    («وضعیت» twice a day) and must be answered again. So the id is the content within a window of
+    CONTENT_WINDOW, and the gateway takes a message for a retry when the same content is stored
+    under the window before's id too (bot.gateway, EARLIER_ID): the same SMS from the same number
+    within 10 minutes is one message, at least 20 minutes later it is a new one (in between, it
+    depends on where the window starts)."""
+    slot = int(at.timestamp() // CONTENT_WINDOW.total_seconds())
+    return _content_key(address, receiver, text, slot), _content_key(address, receiver, text, slot - 1)
+
+
+def _content_key(address: str, receiver: str | None, text: str, slot: int) -> str:
+    key = f"{address}|{receiver or ''}|{text}|{slot}"
     return "h:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
@@ -66,7 +90,10 @@ def parse_sms(fields: dict[str, str], names: SmsFieldNames, *, channel: str, now
     if text is None:
         raise BadPayload(f"missing text ({'/'.join(names.text)})")
     receiver = pick(fields, names.receiver)
-    message_id = pick(fields, names.message_id) or content_id(address, receiver, text, now)
+    meta: dict[str, str] = {"line": receiver} if receiver else {}
+    message_id = pick(fields, names.message_id)
+    if message_id is None:
+        message_id, meta[EARLIER_ID] = content_ids(address, receiver, text, now)
     return InboundMessage(
         channel=channel,
         address=address,
@@ -74,7 +101,7 @@ def parse_sms(fields: dict[str, str], names: SmsFieldNames, *, channel: str, now
         text=text,
         received_at=now,
         contact_phone=address,
-        meta={"line": receiver} if receiver else {},
+        meta=meta,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -75,6 +75,21 @@ class InboundRepository:
             .values(intent=bindparam("new_intent"), ticket_id=bindparam("new_ticket_id")),
             [{"row_id": i, "new_intent": intent, "new_ticket_id": t} for i, intent, t in decisions],
         )
+
+    async def stored(self, keys: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (channel, provider message id) pairs are stored."""
+        by_channel: dict[str, list[str]] = {}
+        for channel, message_id in keys:
+            by_channel.setdefault(channel, []).append(message_id)
+        found: set[tuple[str, str]] = set()
+        for channel, ids in sorted(by_channel.items()):
+            rows = await self._s.execute(
+                select(InboundRow.provider_message_id).where(
+                    InboundRow.channel == channel, InboundRow.provider_message_id.in_(sorted(ids))
+                )
+            )
+            found.update((channel, message_id) for (message_id,) in rows)
+        return found
 
     async def prior(self, channel: str, provider_message_id: str) -> PriorDelivery | None:
         """How an earlier delivery of the same message was handled."""

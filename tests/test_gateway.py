@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
 from bot.intent import IntentKind
-from bot.models import GeoPoint, TicketStatus
+from bot.models import GeoPoint, InboundMessage, TicketStatus
 from bot.tracking import is_valid
+from channels.sms import SmsFieldNames, parse_sms
 from nlp.letters import ascii_digits, persian_digits
 from storage.tables import InboundRow, OutboxRow, TicketRow
 from tests.conftest import Rig
@@ -208,3 +209,33 @@ async def test_a_location_does_not_join_a_closed_report(rig: Rig) -> None:
         await tx.tickets.update(ticket.id, rig.clock.now(), status=TicketStatus.CLOSED.value)
     shared = await rig.say(rig.chat, "tg:9", "", location=VANAK)
     assert shared.ticket_code is None and "اول مشکل" in rig.chat.texts("tg:9")[-1]
+
+
+def _forward(text: str, at: datetime) -> InboundMessage:
+    """An SMS as Melipayamak forwards it: no message id, so its id comes from its content."""
+    fields = {"from": "09121234567", "to": "5000", "body": text}
+    return parse_sms(fields, SmsFieldNames(text=("body",), message_id=("id",)), channel="sms", now=at)
+
+
+async def test_an_sms_without_a_provider_id_is_one_message_per_window_of_its_content(rig: Rig) -> None:
+    """The provider's retry is absorbed even across the edge of the content window; the citizen
+    asking the same thing again later is answered again (it was swallowed for a whole day)."""
+    edge = datetime(2026, 11, 22, 6, 29, 50, tzinfo=UTC)  # 10 s before a window starts
+    first = await rig.gateway.receive(_forward("وضعیت", edge))
+    retry = await rig.gateway.receive(_forward("وضعیت", edge + timedelta(seconds=30)))
+    later = await rig.gateway.receive(_forward("وضعیت", edge + timedelta(minutes=25)))
+    await rig.sada.dispatcher.drain()
+    assert [first.duplicate, retry.duplicate, later.duplicate] == [False, True, False]
+    assert len(rig.sms.texts("+989121234567")) == 2
+    assert (await _counts(rig))[2] == 2  # two inbound rows: the retry is the first one
+
+
+async def test_a_retry_across_the_window_edge_in_the_same_group_is_still_one_message(rig: Rig) -> None:
+    edge = datetime(2026, 11, 22, 6, 29, 59, tzinfo=UTC)
+    first, retry = await asyncio.gather(
+        rig.sada.inbound(_forward(POTHOLE, edge)),
+        rig.sada.inbound(_forward(POTHOLE, edge + timedelta(seconds=2))),
+    )
+    await rig.sada.dispatcher.drain()
+    assert first.ticket_code == retry.ticket_code and [first.duplicate, retry.duplicate] == [False, True]
+    assert await _counts(rig) == (1, 1, 1)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from channels.segments import sms_parts
-from channels.sms import SmsFieldNames, fit_parts, parse_sms
+from channels.sms import SmsFieldNames, content_ids, fit_parts, parse_sms
 from channels.webhook import BadPayload
 from nlp.letters import persian_digits
 from tests.channels.conftest import HOOK_SECRET, POTHOLE, RUBBISH, ServiceFactory
@@ -332,6 +332,16 @@ def test_parse_sms_is_pure_and_tolerant() -> None:
     assert first.address == E164 and first.provider_message_id == again.provider_message_id  # content id
     with pytest.raises(BadPayload, match="sender"):
         parse_sms({"message": "x"}, names, channel="sms", now=now)
+
+
+def test_content_ids_hold_for_a_window_and_name_the_window_before() -> None:
+    start = datetime(2026, 11, 22, 6, 30, tzinfo=UTC)  # a window starts here
+    same, earlier = content_ids(E164, "5000", "سلام", start + timedelta(minutes=9))
+    assert content_ids(E164, "5000", "سلام", start) == (same, earlier)
+    later, before_later = content_ids(E164, "5000", "سلام", start + timedelta(minutes=10))
+    assert later != same and before_later == same
+    assert content_ids(E164, "5000", "سلام!", start)[0] != same  # other words, other message
+    assert content_ids("+989120000000", "5000", "سلام", start)[0] != same  # another sender
 
 
 def test_long_replies_are_cut_to_the_configured_parts() -> None:
