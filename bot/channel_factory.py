@@ -24,6 +24,7 @@ from channels.melipayamak import MelipayamakChannel
 from channels.ratelimit import RateLimiter
 from channels.sms import SmsChannel, SmsFieldNames
 from channels.smsir import SmsIrChannel
+from channels.spool import Spool
 from channels.telegram import TelegramChannel
 from channels.webhook import Guard
 from storage.channel_state import ChannelStateRepository
@@ -93,6 +94,7 @@ def _build(name: str, kind: str, t: Table, built: dict[str, Channel], store: Sto
                 poll_interval=t.float("poll_interval_seconds", minimum=1)
                 if t.has("poll_interval_seconds")
                 else None,
+                spool=Spool(t.path_value("spool_path", f"var/{name}-polled.jsonl")),
             )
         case "melipayamak":
             return MelipayamakChannel(

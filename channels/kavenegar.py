@@ -21,6 +21,7 @@ from channels.phone import local_form, masked
 from channels.provider_http import ProviderHttp
 from channels.ratelimit import RateLimiter
 from channels.sms import SmsChannel, SmsFieldNames, parse_sms, report
+from channels.spool import Spool
 from channels.webhook import BadPayload, Guard, pick
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class KavenegarChannel(SmsChannel):
         limiter: RateLimiter | None = None,
         max_parts: int = 4,
         poll_interval: float | None = None,
+        spool: Spool | None = None,
     ) -> None:
         super().__init__(name, guard=guard, limiter=limiter, max_parts=max_parts)
         self._key = api_key
@@ -73,6 +75,7 @@ class KavenegarChannel(SmsChannel):
         self._base = base_url.rstrip("/")
         self._http = ProviderHttp(self.provider, timeout=timeout, secrets=[api_key])
         self._poll_interval = poll_interval
+        self._spool = spool
 
     def _url(self, scope: str, method: str) -> str:
         return f"{self._base}/v1/{self._key}/{scope}/{method}.json"
@@ -136,23 +139,33 @@ class KavenegarChannel(SmsChannel):
     async def run(self, on_inbound: OnInbound) -> None:
         """Poll `sms/receive` every `poll_interval` seconds (only when polling is configured).
 
-        What Kavenegar returned is already marked read there, so fetched messages stay in memory
-        until the gateway has committed them, surviving store outages (not a process restart).
+        What Kavenegar returned is already marked read there, so fetched messages are kept until
+        the gateway has committed them: in the spool file when one is configured (surviving store
+        outages and restarts, channels/spool.py), else in memory (surviving store outages only).
         """
         if self._poll_interval is None:
             return
-        pending: deque[InboundMessage] = deque()
+        pending: deque[InboundMessage] = deque(self._spool.load() if self._spool else ())
+        if pending:
+            log.info("channel=%s %d polled messages from the spool", self.name, len(pending))
         while True:
             try:
-                pending.extend(await self.poll_once())
+                fetched = await self.poll_once()
+                if self._spool is not None:
+                    self._spool.append(fetched)
+                pending.extend(fetched)
             except SendError as exc:
                 log.warning("channel=%s poll failed: %s", self.name, exc)
+            handed = len(pending)
             try:
                 while pending:
                     await on_inbound(pending[0])
                     pending.popleft()
             except Exception as exc:  # the store is down: keep the messages and try again
                 log.error("channel=%s polled message not stored: %s", self.name, type(exc).__name__)
+            finally:
+                if self._spool is not None and len(pending) != handed:
+                    self._spool.replace(list(pending))
             await asyncio.sleep(self._poll_interval)
 
     async def aclose(self) -> None:
