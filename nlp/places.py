@@ -30,7 +30,14 @@ _MARKERS = (
 )  # fmt: skip
 _MARKER_RE = "|".join(re.escape(m) for m in sorted(set(_MARKERS), key=len, reverse=True))
 # A marker, then up to three name tokens that are not themselves markers or function words.
-_STOP = r"(?:که|و|از|به|در|تو|توی|رو|را|یه|این|اون|هم|با|برای|جلوی|جلو|کنار|سمت|نزدیک|داخل)"
+# Words that end a place name: prepositions and particles; pronouns («کوچه ما» is our alley, not
+# an alley called «ما»); verbs, as written in chat («از کوچه میاد», «کوچه آب گرفته»).
+_STOP = (
+    r"(?:که|و|از|به|در|تو|توی|رو|را|یه|این|اون|هم|با|برای|جلوی|جلو|کنار|سمت|نزدیک|داخل"
+    r"|ما|من|شما|ایشون|اینجا|اونجا"
+    r"|می|نمی|میاد|میان|میره|میرن|میشه|است|هست|هستش|نیست|بود|شده|نشده|گرفته|افتاده|ریخته|مونده"
+    r"|مانده|داره|دارد|نداره|ندارد|کرده|کردن|کردند)"
+)
 _PHRASE = re.compile(
     rf"(?<![\w])(?P<marker>{_MARKER_RE})\.?\s+"
     rf"(?P<name>(?:(?!(?:{_MARKER_RE}|{_STOP})(?![\w]))[\w\-]+\s?){{1,3}})"

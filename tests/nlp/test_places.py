@@ -44,7 +44,19 @@ def test_unknown_alley_keeps_address_text(gazetteer: Gazetteer) -> None:
     assert "کوچه شهید احمدی" in location.text
 
 
-@pytest.mark.parametrize("text", ["آشغالا رو نبردن", "لطفا رسیدگی کنید", ""])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "آشغالا رو نبردن",
+        "لطفا رسیدگی کنید",
+        "",
+        # a street word followed by a verb or a pronoun names no street
+        "آب از کوچه میاد بیرون",
+        "صدای موتور تا نصف شب از کوچه میاد",
+        "کوچه ما آب گرفته",
+        "کوچه می‌آید پایین",
+    ],
+)
 def test_no_location(gazetteer: Gazetteer, text: str) -> None:
     assert gazetteer.locate(text) is None
 
