@@ -267,22 +267,16 @@ class Gateway:
     async def _location(
         self, tx: Transaction, msg: InboundMessage, identity: Identity
     ) -> tuple[ReceiveResult, int | None]:
-        """A location shared without text belongs to the sender's latest open report of the last
-        LOCATION_WINDOW (the chat keyboard offers the button right after a report). It becomes the
-        ticket's coordinates unless the ticket already has some (another reporter's, or an earlier
-        pin); either way it is in the ticket's history. Without such a report, the sender is asked
-        to describe the problem first."""
+        """A location shared without text belongs to the sender's latest report, if it is open and
+        from the last LOCATION_WINDOW (the chat keyboard offers the button right after a report).
+        It becomes the ticket's coordinates unless the ticket already has some (another reporter's,
+        or an earlier pin); either way it is in the ticket's history. Otherwise (no report, an old
+        one, a closed one: never an older report instead) the sender is asked to write first."""
         assert msg.location is not None  # noqa: S101 - detect() checked it
         now = self._clock.now()
-        ticket = next(
-            (
-                t
-                for t in await tx.tickets.for_identity(identity.id)
-                if t.status in LOCATABLE and now - t.created_at <= LOCATION_WINDOW
-            ),
-            None,
-        )
-        if ticket is None:
+        latest = await tx.tickets.for_identity(identity.id, limit=1)
+        ticket = latest[0] if latest else None
+        if ticket is None or ticket.status not in LOCATABLE or now - ticket.created_at > LOCATION_WINDOW:
             await self._life.tell(tx, identity, "location_first")
             return ReceiveResult(intent=IntentKind.LOCATION, duplicate=False, replies=1), None
         point = msg.location

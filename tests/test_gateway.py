@@ -211,6 +211,18 @@ async def test_a_location_does_not_join_a_closed_report(rig: Rig) -> None:
     assert shared.ticket_code is None and "اول مشکل" in rig.chat.texts("tg:9")[-1]
 
 
+async def test_a_location_joins_only_the_latest_report_never_an_older_one(rig: Rig) -> None:
+    older = await rig.say(rig.chat, "tg:9", POTHOLE)
+    latest = await rig.say(rig.chat, "tg:9", RUBBISH)
+    assert older.ticket_code and latest.ticket_code and older.ticket_code != latest.ticket_code
+    ticket = await rig.ticket(latest.ticket_code)
+    async with rig.store.transaction() as tx:  # the latest was closed at once (out of scope, say)
+        await tx.tickets.update(ticket.id, rig.clock.now(), status=TicketStatus.REJECTED.value)
+    shared = await rig.say(rig.chat, "tg:9", "", location=VANAK)
+    assert shared.ticket_code is None
+    assert (await rig.ticket(older.ticket_code)).latitude is None
+
+
 def _forward(text: str, at: datetime) -> InboundMessage:
     """An SMS as Melipayamak forwards it: no message id, so its id comes from its content."""
     fields = {"from": "09121234567", "to": "5000", "body": text}
