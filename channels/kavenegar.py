@@ -145,14 +145,17 @@ class KavenegarChannel(SmsChannel):
         """
         if self._poll_interval is None:
             return
-        pending: deque[InboundMessage] = deque(self._spool.load() if self._spool else ())
+        # The spool's reads, writes and fsyncs run in a thread: a slow disk must not stall the loop.
+        pending: deque[InboundMessage] = deque(
+            await asyncio.to_thread(self._spool.load) if self._spool else ()
+        )
         if pending:
             log.info("channel=%s %d polled messages from the spool", self.name, len(pending))
         while True:
             try:
                 fetched = await self.poll_once()
                 if self._spool is not None:
-                    self._spool.append(fetched)
+                    await asyncio.to_thread(self._spool.append, fetched)
                 pending.extend(fetched)
             except SendError as exc:
                 log.warning("channel=%s poll failed: %s", self.name, exc)
@@ -165,7 +168,7 @@ class KavenegarChannel(SmsChannel):
                 log.error("channel=%s polled message not stored: %s", self.name, type(exc).__name__)
             finally:
                 if self._spool is not None and len(pending) != handed:
-                    self._spool.replace(list(pending))
+                    await asyncio.to_thread(self._spool.replace, list(pending))
             await asyncio.sleep(self._poll_interval)
 
     async def aclose(self) -> None:
