@@ -312,12 +312,13 @@ class TicketRepository:
         return {k: sorted(v, key=lambda r: r.id, reverse=True) for k, v in rows.items()}
 
     async def for_identity(self, identity_id: int, limit: int = 5) -> list[Ticket]:
-        """The latest tickets this identity reported."""
+        """The tickets this identity reported, latest report first (a repeat that joined an older
+        ticket counts as reported when it joined)."""
         rows = await self._s.scalars(
             select(TicketRow)
             .join(ReporterRow, ReporterRow.ticket_id == TicketRow.id)
             .where(ReporterRow.identity_id == identity_id)
-            .order_by(TicketRow.id.desc())
+            .order_by(ReporterRow.id.desc())
             .limit(limit)
         )
         return [ticket_from_row(r) for r in rows]

@@ -251,3 +251,14 @@ async def test_a_retry_across_the_window_edge_in_the_same_group_is_still_one_mes
     await rig.sada.dispatcher.drain()
     assert first.ticket_code == retry.ticket_code and [first.duplicate, retry.duplicate] == [False, True]
     assert await _counts(rig) == (1, 1, 1)
+
+
+async def test_a_location_joins_the_ticket_a_repeat_report_joined_last(rig: Rig) -> None:
+    """The latest report may be a repeat that joined someone else's older ticket: the pin goes there."""
+    theirs = await rig.say(rig.chat, "tg:10", POTHOLE)
+    mine = await rig.say(rig.chat, "tg:11", RUBBISH)
+    joined = await rig.say(rig.chat, "tg:11", POTHOLE + " لطفا")
+    assert joined.ticket_code == theirs.ticket_code != mine.ticket_code
+    shared = await rig.say(rig.chat, "tg:11", "", location=VANAK)
+    assert shared.ticket_code == theirs.ticket_code
+    assert (await rig.ticket(mine.ticket_code or "")).latitude is None
