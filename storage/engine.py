@@ -41,6 +41,9 @@ def make_engine(
     )
 
 
+READ_ONLY = "sada_read_only"  # execution option: this connection will not write
+
+
 def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -57,8 +60,10 @@ def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         # BEGIN IMMEDIATE takes the write lock up front, so two writers wait on the busy timeout
-        # instead of failing with "database is locked" when a read lock is upgraded.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # instead of failing with "database is locked" when a read lock is upgraded. A connection
+        # marked READ_ONLY only reads: a deferred BEGIN, which WAL lets run beside a writer.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

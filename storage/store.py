@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.citizens import CitizenRepository
-from storage.engine import is_sqlite, make_engine, make_sessionmaker
+from storage.engine import READ_ONLY, is_sqlite, make_engine, make_sessionmaker
 from storage.inbound import InboundRepository
 from storage.outbox import OutboxRepository
 from storage.schema import SchemaState, ensure_ready, upgrade
@@ -95,8 +95,10 @@ class Store:
     async def healthy(self) -> bool:
         """Whether the store answers a trivial query."""
         try:
+            # Read-only: on SQLite it must not wait for the write lock (a long writer elsewhere is
+            # not an unreachable store; webhooks answer 503 for it on their own).
             async with self.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+                await (await conn.execution_options(**{READ_ONLY: True})).execute(text("SELECT 1"))
         except Exception:  # noqa: BLE001 - any failure means "not healthy"; the caller reports it
             return False
         return True
