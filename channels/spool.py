@@ -50,7 +50,7 @@ class Spool:
 
     def append(self, messages: Iterable[InboundMessage]) -> None:
         """Add messages durably (returns after fsync)."""
-        lines = "".join(json.dumps(_record(m), ensure_ascii=False) + "\n" for m in messages)
+        lines = "".join(_line(m) for m in messages)
         if not lines:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,10 +66,14 @@ class Spool:
             return
         temporary = self.path.with_name(self.path.name + ".tmp")
         with temporary.open("w", encoding="utf-8") as f:
-            f.writelines(json.dumps(_record(m), ensure_ascii=False) + "\n" for m in messages)
+            f.writelines(_line(m) for m in messages)
             f.flush()
             os.fsync(f.fileno())
         temporary.replace(self.path)
+
+
+def _line(m: InboundMessage) -> str:
+    return json.dumps(_record(m), ensure_ascii=False) + "\n"
 
 
 def _record(m: InboundMessage) -> dict[str, Any]:

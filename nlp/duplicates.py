@@ -115,6 +115,7 @@ class DuplicatePool:
         self._sizes = np.array([(p.total, p.words) for p in profiles], dtype=np.int32).reshape(-1, 2)
         self._places: np.ndarray | None = None
         self._districts: np.ndarray | None = None
+        self._has_district: np.ndarray | None = None
 
     def add_newest(self, candidate: DuplicateCandidate) -> None:
         """A report newer than every other in the pool (it goes first)."""
@@ -125,18 +126,19 @@ class DuplicatePool:
         self._sorted.insert(0, _sorted_tokens(tokens))
         self._letters = np.vstack([profile.letters, self._letters])
         self._sizes = np.vstack([np.array([[profile.total, profile.words]], dtype=np.int32), self._sizes])
-        self._places = self._districts = None
+        self._places = self._districts = self._has_district = None
 
     def _boosts(self, new: DuplicateCandidate) -> np.ndarray:
         """What `_adjust` adds for each candidate, vectorised (place first, then district)."""
         boost = np.zeros(len(self._candidates))
         if not (new.place or new.district):
             return boost
-        if self._places is None or self._districts is None:
+        if self._places is None or self._districts is None or self._has_district is None:
             self._places = np.array([c.place for c in self._candidates], dtype=object)
             self._districts = np.array([c.district for c in self._candidates], dtype=object)
+            self._has_district = np.array([c.district is not None for c in self._candidates], dtype=bool)
         if new.district:
-            known = np.array([d is not None for d in self._districts], dtype=bool)
+            known = self._has_district
             boost[known] = np.where(self._districts[known] == new.district, DISTRICT_BOOST, -DISTRICT_PENALTY)
         if new.place:
             boost[self._places == new.place] = PLACE_BOOST
