@@ -7,12 +7,16 @@ The first message over the limit in an episode writes one row to `abuse_events` 
 who and how much); later ones only count. Counting is in memory, per process: with N `sada
 serve` processes behind a balancer a sender gets at most N times the limit, which still keeps
 one number from drowning the store.
+
+Senders are kept in the order they last sent, so forgetting the ones idle for a whole window is
+a look at the front of that order: constant work per message however many senders there are (a
+flood day brings tens of thousands of distinct numbers a minute, each sending once).
 """
 
 from __future__ import annotations
 
 import logging
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,7 +31,6 @@ from storage.store import Store
 log = logging.getLogger(__name__)
 
 FLOODED = "flood"
-_SWEEP_AT = 10_000  # tracked senders before idle ones are forgotten
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +62,8 @@ class FloodGuard:
         self._clock = clock
         self._inner = inner
         self._window = timedelta(seconds=settings.window_seconds)
-        self._seen: dict[tuple[str, str], deque[datetime]] = {}
+        # Least recently accepted first: the front is where idle senders are.
+        self._seen: OrderedDict[tuple[str, str], deque[datetime]] = OrderedDict()
         self._dropped: dict[tuple[str, str], int] = {}
 
     async def receive(self, message: InboundMessage) -> ReceiveResult:
@@ -68,10 +72,9 @@ class FloodGuard:
             return await self._inner(message)
         key = (message.channel, message.address)
         now = self._clock.now()
+        self._forget_idle(now)
         times = self._seen.get(key)
         if times is None:
-            if len(self._seen) >= _SWEEP_AT:
-                self._sweep(now)
             times = self._seen[key] = deque()
         while times and now - times[0] >= self._window:
             times.popleft()
@@ -81,7 +84,13 @@ class FloodGuard:
             await self._over_limit(key, len(times), now)
             return ReceiveResult(intent=FLOODED, duplicate=False)
         times.append(now)
+        self._seen.move_to_end(key)
         return await self._inner(message)
+
+    @property
+    def tracked(self) -> int:
+        """How many senders are being counted (those that sent within the last window)."""
+        return len(self._seen)
 
     async def _over_limit(self, key: tuple[str, str], count: int, now: datetime) -> None:
         dropped = self._dropped.get(key, 0) + 1
@@ -110,7 +119,13 @@ class FloodGuard:
             log.error("flood: abuse event not recorded: %s", type(exc).__name__)
             self._dropped[key] = 0
 
-    def _sweep(self, now: datetime) -> None:
-        for key in [k for k, t in self._seen.items() if not t or now - t[-1] >= self._window]:
+    def _forget_idle(self, now: datetime) -> None:
+        """Drop the senders whose latest accepted message is a whole window old. The order is by
+        acceptance, so the first sender still active ends the look (a clock stepping back only
+        delays forgetting)."""
+        while self._seen:
+            key, times = next(iter(self._seen.items()))
+            if times and now - times[-1] < self._window:
+                return
             del self._seen[key]
             self._dropped.pop(key, None)

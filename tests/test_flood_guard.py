@@ -1,0 +1,110 @@
+"""FloodGuard's bookkeeping: counting survives a crowd of other senders, idle senders are forgotten
+after one window (memory stays bounded on a flood day), and an episode starts over after a
+quiet window. The end-to-end flood test (real HTTP, both stores) is tests/robustness/test_flood.py."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.flood import FLOODED, FloodGuard, FloodSettings
+from bot.models import InboundMessage, ReceiveResult
+from storage.abuse import AbuseRepository
+from storage.store import Store
+
+START = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+WINDOW = timedelta(seconds=60)
+
+
+class Inner:
+    """Stands in for the ingest path: counts what reaches it."""
+
+    def __init__(self) -> None:
+        self.passed: list[str] = []
+
+    async def __call__(self, message: InboundMessage) -> ReceiveResult:
+        self.passed.append(message.address)
+        return ReceiveResult(intent="new_request", duplicate=False)
+
+
+def sms(address: str) -> InboundMessage:
+    return InboundMessage(
+        channel="sms", address=address, provider_message_id=f"id-{address}", text="سلام", received_at=START
+    )
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    store = Store.from_url(f"sqlite+aiosqlite:///{tmp_path}/sada.db")
+    await store.ensure_ready()
+    yield store
+    await store.aclose()
+
+
+async def test_a_crowd_of_senders_is_tracked_then_forgotten_after_a_quiet_window(store: Store) -> None:
+    clock, inner = ManualClock(START), Inner()
+    guard = FloodGuard(store, FloodSettings(max_messages=10, window_seconds=60), clock, inner)
+    regular = "+989121111111"  # the first to write, and again every 5 s
+    await guard.receive(sms(regular))
+    for i in range(25_000):
+        await guard.receive(sms(f"+98912{i:07d}"))
+        if i % 1000 == 999:
+            clock.advance(timedelta(seconds=1))
+        if i % 5000 == 4999:
+            await guard.receive(sms(regular))
+    assert len(inner.passed) == 25_000 + 6
+    assert guard.tracked == 25_001  # all sent within the last 60 s: none forgotten yet
+
+    # 60 s after the first thousand: they are forgotten, although the regular wrote before them.
+    clock.advance(timedelta(seconds=35))
+    await guard.receive(sms("+989350000000"))
+    assert guard.tracked == 25_001 - 1000 + 1
+
+    clock.advance(WINDOW)
+    await guard.receive(sms("+989350000001"))
+    assert guard.tracked == 1
+
+
+async def test_a_flooder_is_still_counted_while_thousands_of_others_come_and_go(store: Store) -> None:
+    clock, inner = ManualClock(START), Inner()
+    guard = FloodGuard(store, FloodSettings(max_messages=5, window_seconds=60), clock, inner)
+    flooder = "+989120000001"
+    for _ in range(4):
+        await guard.receive(sms(flooder))
+    for i in range(12_000):  # others, spread over 50 s, each once
+        await guard.receive(sms(f"+98935{i:07d}"))
+        if i % 1200 == 1199:
+            clock.advance(timedelta(seconds=5))
+    assert (await guard.receive(sms(flooder))).intent != FLOODED  # the 5th: the limit
+    assert (await guard.receive(sms(flooder))).intent == FLOODED  # the 6th, 50 s after the 1st
+    assert (await guard.receive(sms(flooder))).intent == FLOODED
+    assert inner.passed.count(flooder) == 5
+    async with store.transaction() as tx:
+        events = await AbuseRepository(tx.session).events(address=flooder)
+    assert [(e.kind, e.count) for e in events] == [(FLOODED, 6)]  # one row per episode
+
+    # The flooder's first four leave the window 60 s after they were sent: room for four more.
+    clock.advance(timedelta(seconds=11))
+    for _ in range(4):
+        assert (await guard.receive(sms(flooder))).intent != FLOODED
+    assert (await guard.receive(sms(flooder))).intent == FLOODED
+
+
+async def test_after_a_quiet_window_a_flooder_starts_a_new_episode(store: Store) -> None:
+    clock, inner = ManualClock(START), Inner()
+    guard = FloodGuard(store, FloodSettings(max_messages=2, window_seconds=60), clock, inner)
+    flooder = "+989120000002"
+    results = [(await guard.receive(sms(flooder))).intent for _ in range(4)]
+    assert results.count(FLOODED) == 2
+    clock.advance(WINDOW)
+    await guard.receive(sms("+989350000009"))  # someone else: the flooder is forgotten
+    assert guard.tracked == 1
+    results = [(await guard.receive(sms(flooder))).intent for _ in range(3)]
+    assert results.count(FLOODED) == 1
+    async with store.transaction() as tx:
+        events = await AbuseRepository(tx.session).events(address=flooder)
+    assert len(events) == 2  # the second episode is recorded again
