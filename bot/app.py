@@ -6,8 +6,8 @@ import asyncio
 import logging
 import signal
 from collections.abc import Mapping
-from contextlib import suppress
 from datetime import timedelta
+from functools import partial
 from types import TracebackType
 
 from aiohttp import web
@@ -26,6 +26,7 @@ from bot.ingest import GroupCommit
 from bot.lifecycle import Lifecycle, SurveyPolicy
 from bot.panel import setup_panel
 from bot.public_stats import setup_public_stats
+from bot.supervision import Supervisor
 from bot.surveys import SurveyCloser
 from bot.understanding import Understander, load_understander
 from bot.workers import SHUTDOWN_WATCHDOG, exit_if_stuck, mark_ready
@@ -74,7 +75,7 @@ class Sada:
         self.surveys = SurveyCloser(self.store, self.lifecycle, self.clock, config.survey.check_interval)
         self.digest = digest_job(config, self.store, self.channels, self.clock)
         self.worker_index = 0  # which of `serve --workers N` this process is (reported by /healthz)
-        self._tasks: list[asyncio.Task[None]] = []
+        self.background = Supervisor()
 
     @property
     def inbound(self) -> OnInbound:
@@ -111,14 +112,14 @@ class Sada:
         ingest = GroupCommit(self.store, self._gateway)
         self._inbound = FloodGuard(self.store, self._flood, self.clock, ingest.receive).receive
         if workers:
-            self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox"))
+            self.background.start("outbox", self.dispatcher.run)
         if workers and singletons:
-            self._tasks.append(asyncio.create_task(self.surveys.run(), name="surveys"))
+            self.background.start("surveys", self.surveys.run)
             if self.digest is not None:
-                self._tasks.append(asyncio.create_task(self.digest.run(), name="digest"))
+                self.background.start("digest", self.digest.run)
             for channel in self.channels.values():
                 if isinstance(channel, RunningChannel):
-                    self._tasks.append(asyncio.create_task(channel.run(self.inbound), name=channel.name))
+                    self.background.start(channel.name, partial(channel.run, self.inbound))
 
     async def _load_understander(self) -> Understander:
         nlp = self.config.nlp
@@ -144,13 +145,7 @@ class Sada:
         self.surveys.stop()
         if self.digest is not None:
             self.digest.stop()
-        for task in self._tasks:
-            if task.get_name() not in ("outbox", "surveys", "digest"):
-                task.cancel()
-        for task in self._tasks:
-            with suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        await self.background.stop(graceful=("outbox", "surveys", "digest"))
         for channel in self.channels.values():
             await channel.aclose()
         await self.store.aclose()
@@ -182,6 +177,7 @@ class Sada:
             "store": "ok" if healthy else "unreachable",
             "channels": sorted(self.channels),
             "worker": self.worker_index,
+            "restarts": dict(sorted(self.background.restarts.items())),
         }
         return web.json_response(body, status=200 if healthy else 503)
 

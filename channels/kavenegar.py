@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -142,23 +143,38 @@ class KavenegarChannel(SmsChannel):
         What Kavenegar returned is already marked read there, so fetched messages are kept until
         the gateway has committed them: in the spool file when one is configured (surviving store
         outages and restarts, channels/spool.py), else in memory (surviving store outages only).
+
+        A spool that cannot be read or written (disk full, permissions) does not stop polling:
+        the messages are kept in memory and handed on, and while some of them are held in memory
+        only, nothing more is fetched (Kavenegar keeps it unread), so a crash then loses at most
+        the one batch the failing disk could not take.
         """
         if self._poll_interval is None:
             return
-        # The spool's reads, writes and fsyncs run in a thread: a slow disk must not stall the loop.
-        pending: deque[InboundMessage] = deque(
-            await asyncio.to_thread(self._spool.load) if self._spool else ()
-        )
+        spool = self._spool
+        pending: deque[InboundMessage] = deque()
+        if spool is not None:
+            try:  # the spool's reads, writes and fsyncs run in a thread: a slow disk must not stall the loop
+                pending.extend(await asyncio.to_thread(spool.load))
+            except OSError as exc:
+                log.error(
+                    "channel=%s spool %s unreadable (%s): it is left as it is for an operator, and "
+                    "polling goes on without a spool",
+                    self.name,
+                    spool.path,
+                    type(exc).__name__,
+                )
+                spool = None
         if pending:
             log.info("channel=%s %d polled messages from the spool", self.name, len(pending))
+        spooled = True  # every message in `pending` is also in the spool file
         while True:
-            try:
-                fetched = await self.poll_once()
-                if self._spool is not None:
-                    await asyncio.to_thread(self._spool.append, fetched)
+            if spool is None or spooled or not pending:
+                fetched = await self._fetch()
+                if spool is not None and fetched:
+                    written = await self._spool_write(spool.append, fetched)
+                    spooled = (spooled or not pending) and written
                 pending.extend(fetched)
-            except SendError as exc:
-                log.warning("channel=%s poll failed: %s", self.name, exc)
             handed = len(pending)
             try:
                 while pending:
@@ -167,9 +183,34 @@ class KavenegarChannel(SmsChannel):
             except Exception as exc:  # the store is down: keep the messages and try again
                 log.error("channel=%s polled message not stored: %s", self.name, type(exc).__name__)
             finally:
-                if self._spool is not None and len(pending) != handed:
-                    await asyncio.to_thread(self._spool.replace, list(pending))
+                if spool is not None and len(pending) != handed:
+                    # The file now holds exactly what is pending; if it cannot be rewritten, the old
+                    # file still holds what it held (committed ones come back as repeated deliveries).
+                    spooled = await self._spool_write(spool.replace, list(pending)) or spooled
             await asyncio.sleep(self._poll_interval)
+
+    async def _fetch(self) -> list[InboundMessage]:
+        try:
+            return await self.poll_once()
+        except SendError as exc:
+            log.warning("channel=%s poll failed: %s", self.name, exc)
+            return []
+
+    async def _spool_write(
+        self, write: Callable[[list[InboundMessage]], None], messages: list[InboundMessage]
+    ) -> bool:
+        """Run a spool write in a thread; False (logged) when the disk refuses it."""
+        try:
+            await asyncio.to_thread(write, messages)
+        except OSError as exc:
+            log.error(
+                "channel=%s spool not written (%s); %d polled messages waiting",
+                self.name,
+                exc,
+                len(messages),
+            )
+            return False
+        return True
 
     async def aclose(self) -> None:
         """Close the HTTP pool."""

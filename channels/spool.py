@@ -8,7 +8,8 @@ A message stored but not yet struck from the file is handed on again; the gatewa
 (channel, provider message id) makes that a repeated delivery, not a second ticket.
 
 The file is on the service's machine, so this survives a database outage and a restart, not the
-loss of the machine. A torn last line (a crash mid-write) is skipped with a warning.
+loss of the machine. A line that cannot be read (torn by a crash mid-write, or garbled on disk)
+is skipped with a warning; the others are kept.
 """
 
 from __future__ import annotations
@@ -37,11 +38,11 @@ class Spool:
         if not self.path.exists():
             return []
         messages = []
-        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
+        for number, line in enumerate(self.path.read_bytes().splitlines(), start=1):
             if not line.strip():
                 continue
             try:
-                messages.append(_message(json.loads(line)))
+                messages.append(_message(json.loads(line.decode("utf-8"))))
             except (ValueError, KeyError, TypeError) as exc:
                 log.warning(
                     "spool %s: line %d unreadable (%s), skipped", self.path.name, number, type(exc).__name__

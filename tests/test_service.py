@@ -51,7 +51,7 @@ def test_serve_reports_health_and_drains_on_sigterm(tmp_path: Path) -> None:
                 if proc.poll() is not None:
                     raise AssertionError(proc.communicate()[1]) from None
                 time.sleep(0.2)
-        assert body == {"status": "ok", "store": "ok", "channels": [], "worker": 0}
+        assert body == {"status": "ok", "store": "ok", "channels": [], "worker": 0, "restarts": {}}
         assert (tmp_path / "sada.db").exists()  # created beside the config on first start
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=30)
