@@ -111,7 +111,7 @@ async def compute(sada: Sada, first: date, last: date, min_tickets: int) -> dict
     """The published figures for the Tehran days `first` … `last`, as the JSON document."""
     start, end = bounds(first, last)
     categories = sada.config.taxonomy.categories
-    async with sada.store.transaction() as tx:
+    async with sada.store.read() as tx:
         q = ReportQueries(tx.session)
         by_category = await q.counts("category", None, start, end)
         by_district = await q.counts("district", None, start, end)

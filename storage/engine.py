@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
 
@@ -66,6 +67,26 @@ def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+class ReadOnlyError(RuntimeError):
+    """A write was attempted in a read-only unit of work (`Store.read()`): a bug in the caller."""
+
+
+class GuardedSession(Session):
+    """A Session that refuses INSERT, UPDATE, DELETE and flushes once `info[READ_ONLY]` is set."""
+
+
+@event.listens_for(GuardedSession, "do_orm_execute")
+def _refuse_statements(state: ORMExecuteState) -> None:
+    if state.session.info.get(READ_ONLY) and (state.is_insert or state.is_update or state.is_delete):
+        raise ReadOnlyError(f"{type(state.statement).__name__} in a read-only unit of work")
+
+
+@event.listens_for(GuardedSession, "before_flush")
+def _refuse_flush(session: Session, _context: object, _instances: object) -> None:
+    if session.info.get(READ_ONLY) and (session.new or session.dirty or session.deleted):
+        raise ReadOnlyError("flush in a read-only unit of work")
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded values after commit (domain objects are built before it anyway)."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=GuardedSession)

@@ -35,7 +35,8 @@ class Transaction:
 
 
 class Store:
-    """Owns the engine; `transaction()` is the only way code outside storage/ touches the database."""
+    """Owns the engine; `transaction()` and `read()` are the only ways code outside storage/ touches
+    the database."""
 
     def __init__(self, engine: AsyncEngine, *, busy_timeout_ms: int = 5000) -> None:
         self.engine = engine
@@ -72,8 +73,24 @@ class Store:
             yield tx
 
     @asynccontextmanager
-    async def _unit(self) -> AsyncIterator[Transaction]:
+    async def read(self) -> AsyncIterator[Transaction]:
+        """A read-only unit of work: one consistent snapshot; a write through it raises ReadOnlyError.
+
+        On SQLite it takes neither the in-process nor the inter-process write lock and begins with
+        a deferred BEGIN: WAL lets it read beside the one writer. Panel pages, reports and digests
+        use it, so they neither wait for intake nor hold it up."""
+        async with self._unit(read_only=True) as tx:
+            yield tx
+
+    @asynccontextmanager
+    async def _unit(self, *, read_only: bool = False) -> AsyncIterator[Transaction]:
         async with self._sessions() as session, session.begin():
+            if read_only:
+                session.info[READ_ONLY] = True
+                # The first connection of the session decides how its transaction begins.
+                await session.connection(execution_options={READ_ONLY: True})
+                if self._write_lock is None:  # PostgreSQL refuses writes itself too, raw SQL included
+                    await session.execute(text("SET TRANSACTION READ ONLY"))
             yield Transaction(
                 session=session,
                 citizens=CitizenRepository(session),

@@ -137,7 +137,7 @@ async def build_digest(
     week_start = start - WEEK  # the seven days before the day
     rolling = end - WEEK  # the seven days ending with the day
     last_moment = end - timedelta(seconds=1)
-    async with store.transaction() as tx:
+    async with store.read() as tx:
         q = ReportQueries(tx.session)
         new = await q.created(start, end, department)
         new_before = await q.created(week_start, start, department)

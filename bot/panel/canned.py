@@ -44,7 +44,7 @@ async def seed_defaults(store: Store, clock: Clock) -> int:
 async def canned_page(request: web.Request, *, error: str | None = None, status: int = 200) -> web.Response:
     """GET /panel/canned"""
     require(request, Permission.EDIT_CANNED)
-    async with panel_of(request).sada.store.transaction() as tx:
+    async with panel_of(request).sada.store.read() as tx:
         replies = await CannedReplyRepository(tx.session).all()
     return render(
         request,

@@ -36,7 +36,7 @@ def chosen_week(text: str, now: date) -> tuple[date, date]:
 async def _needs(request: web.Request) -> tuple[Needs, str | None]:
     scope = report_scope(request)
     first, last = chosen_week(request.query.get("week", ""), today(request))
-    async with panel_of(request).sada.store.transaction() as tx:
+    async with panel_of(request).sada.store.read() as tx:
         return await needs(tx.session, first, last, scope, RECURRING), scope
 
 

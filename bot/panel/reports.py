@@ -187,7 +187,7 @@ async def _trend(request: web.Request) -> tuple[Trend, str | None, tuple[date, d
     if by not in TREND_KEYS:
         raise BadReportQuery("bad_group")
     first, last = parse_range(request.query, today(request))
-    async with panel_of(request).sada.store.transaction() as tx:
+    async with panel_of(request).sada.store.read() as tx:
         return await trend(tx.session, by, first, last, scope), scope, (first, last)
 
 

@@ -92,13 +92,13 @@ class Sessions:
     async def principal(self, token: str) -> Principal | None:
         """The logged-in user behind a cookie token, or None when the session is gone."""
         now = self._clock.now()
-        async with self._store.transaction() as tx:
-            repo = WebSessionRepository(tx.session)
-            web_session = await repo.active(session_id(token), now)
-            if web_session is None:
-                return None
-            if now - web_session.last_seen_at >= TOUCH_EVERY:
-                await repo.touch(web_session.id, now)
+        async with self._store.read() as tx:  # every panel request: no write lock, as a rule
+            web_session = await WebSessionRepository(tx.session).active(session_id(token), now)
+        if web_session is None:
+            return None
+        if now - web_session.last_seen_at >= TOUCH_EVERY:
+            async with self._store.transaction() as tx:
+                await WebSessionRepository(tx.session).touch(web_session.id, now)
         return Principal(user=web_session.user, csrf_token=web_session.csrf_token)
 
     async def logout(self, token: str) -> None:

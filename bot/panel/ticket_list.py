@@ -37,7 +37,7 @@ async def ticket_list(request: web.Request) -> web.Response:
         page_number = int(request.query.get("page", "1"))
     except ValueError:
         page_number = 1
-    async with panel.sada.store.transaction() as tx:
+    async with panel.sada.store.read() as tx:
         queries = PanelQueries(tx.session)
         page = await queries.tickets(
             flt,

@@ -31,7 +31,7 @@ async def show_ticket(
     principal = principal_of(request)
     panel = panel_of(request)
     taxonomy = panel.sada.config.taxonomy
-    async with panel.sada.store.transaction() as tx:
+    async with panel.sada.store.read() as tx:
         ticket = await tx.tickets.by_code(request.match_info["code"])
         # Out of scope reads as absent: a staff member cannot even learn that the code exists.
         if ticket is None or not principal.can_see(ticket):

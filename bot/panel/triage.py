@@ -17,7 +17,7 @@ async def triage(request: web.Request) -> web.Response:
     """GET /panel/triage"""
     require(request, Permission.VIEW_TRIAGE)
     panel = panel_of(request)
-    async with panel.sada.store.transaction() as tx:
+    async with panel.sada.store.read() as tx:
         queries = PanelQueries(tx.session)
         tickets = await queries.triage(limit=QUEUE_LENGTH)
         waiting = await queries.triage_count()

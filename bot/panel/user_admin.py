@@ -25,7 +25,7 @@ async def users_page(
 ) -> web.Response:
     """GET /panel/users"""
     require(request, Permission.MANAGE_USERS)
-    async with panel_of(request).sada.store.transaction() as tx:
+    async with panel_of(request).sada.store.read() as tx:
         users = await tx.users.all()
     return render(
         request,
