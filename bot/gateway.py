@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = 10_000
 LOCATION_WINDOW = timedelta(hours=24)  # how old a report a location sent alone may still join
+MERGE_HOPS = 5  # a merged ticket's survivor may itself have been merged since
 LOCATABLE = frozenset(
     (TicketStatus.REGISTERED, TicketStatus.REFERRED, TicketStatus.IN_PROGRESS, TicketStatus.REOPENED)
 )
@@ -268,15 +269,20 @@ class Gateway:
         self, tx: Transaction, msg: InboundMessage, identity: Identity
     ) -> tuple[ReceiveResult, int | None]:
         """A location shared without text belongs to the sender's latest report, if it is open and
-        from the last LOCATION_WINDOW (the chat keyboard offers the button right after a report).
-        It becomes the ticket's coordinates unless the ticket already has some (another reporter's,
-        or an earlier pin); either way it is in the ticket's history. Otherwise (no report, an old
-        one, a closed one: never an older report instead) the sender is asked to write first."""
+        was made in the last LOCATION_WINDOW (the chat keyboard offers the button right after a
+        report). A report an operator merged into another ticket means that ticket. The pin becomes
+        the ticket's coordinates unless it already has some (another reporter's, or an earlier
+        pin); either way it is in the ticket's history. Otherwise (no report, an old one, a closed
+        one: never an older report instead) the sender is asked to write first."""
         assert msg.location is not None  # noqa: S101 - detect() checked it
         now = self._clock.now()
-        latest = await tx.tickets.for_identity(identity.id, limit=1)
-        ticket = latest[0] if latest else None
-        if ticket is None or ticket.status not in LOCATABLE or now - ticket.created_at > LOCATION_WINDOW:
+        latest = await tx.tickets.latest_report(identity.id)
+        ticket, reported_at = latest if latest else (None, now)
+        for _ in range(MERGE_HOPS):
+            if ticket is None or ticket.status is not TicketStatus.DUPLICATE or ticket.duplicate_of is None:
+                break
+            ticket = await tx.tickets.get(ticket.duplicate_of)
+        if ticket is None or ticket.status not in LOCATABLE or now - reported_at > LOCATION_WINDOW:
             await self._life.tell(tx, identity, "location_first")
             return ReceiveResult(intent=IntentKind.LOCATION, duplicate=False, replies=1), None
         point = msg.location

@@ -323,6 +323,20 @@ class TicketRepository:
         )
         return [ticket_from_row(r) for r in rows]
 
+    async def latest_report(self, identity_id: int) -> tuple[Ticket, datetime] | None:
+        """The ticket this identity reported last and when (a repeat counts when it joined, a
+        merge when the reporters were carried over), or None."""
+        row = (
+            await self._s.execute(
+                select(TicketRow, ReporterRow.added_at)
+                .join(ReporterRow, ReporterRow.ticket_id == TicketRow.id)
+                .where(ReporterRow.identity_id == identity_id)
+                .order_by(ReporterRow.id.desc())
+                .limit(1)
+            )
+        ).first()
+        return None if row is None else (ticket_from_row(row[0]), row[1])
+
     async def count(self) -> int:
         """How many tickets there are."""
         return int(await self._s.scalar(select(func.count(TicketRow.id))) or 0)

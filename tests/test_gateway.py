@@ -262,3 +262,43 @@ async def test_a_location_joins_the_ticket_a_repeat_report_joined_last(rig: Rig)
     shared = await rig.say(rig.chat, "tg:11", "", location=VANAK)
     assert shared.ticket_code == theirs.ticket_code
     assert (await rig.ticket(mine.ticket_code or "")).latitude is None
+
+
+async def _merge(rig: Rig, duplicate: str, survivor: str) -> None:
+    async with rig.store.transaction() as tx:
+        dup, into = await tx.tickets.by_code(duplicate), await tx.tickets.by_code(survivor)
+        assert dup is not None and into is not None
+        await rig.sada.lifecycle.merge(tx, dup, into, actor="operator:1")
+
+
+async def test_a_location_follows_a_report_an_operator_merged(rig: Rig) -> None:
+    survivor = await rig.say(rig.chat, "tg:20", POTHOLE)
+    mine = await rig.say(rig.chat, "tg:21", "کوچه ما چاله داره ماشین نمیتونه رد بشه")
+    assert survivor.ticket_code and mine.ticket_code and survivor.ticket_code != mine.ticket_code
+    await _merge(rig, mine.ticket_code, survivor.ticket_code)
+    shared = await rig.say(rig.chat, "tg:21", "", location=VANAK)
+    assert shared.ticket_code == survivor.ticket_code
+    assert (await rig.ticket(survivor.ticket_code)).latitude == VANAK.latitude
+
+
+async def test_a_location_follows_the_merge_when_the_sender_already_reported_the_survivor(rig: Rig) -> None:
+    """The sender is already a reporter of the survivor, so the merge adds no reporter row: their
+    latest report is the merged ticket itself, and the pin goes where it went."""
+    survivor = await rig.say(rig.chat, "tg:22", POTHOLE)
+    later = await rig.say(rig.chat, "tg:22", "کوچه ما چاله داره ماشین نمیتونه رد بشه")
+    assert survivor.ticket_code and later.ticket_code and survivor.ticket_code != later.ticket_code
+    await _merge(rig, later.ticket_code, survivor.ticket_code)
+    shared = await rig.say(rig.chat, "tg:22", "", location=VANAK)
+    assert shared.ticket_code == survivor.ticket_code
+    assert (await rig.ticket(later.ticket_code)).latitude is None
+
+
+async def test_the_location_window_counts_from_the_senders_report_not_the_tickets_birth(rig: Rig) -> None:
+    """A repeat joins a ticket someone opened 30 hours ago; the pin sent right after it is kept."""
+    theirs = await rig.say(rig.chat, "tg:23", POTHOLE)
+    rig.clock.advance(timedelta(hours=30))
+    joined = await rig.say(rig.chat, "tg:24", POTHOLE + " لطفا")
+    assert joined.ticket_code == theirs.ticket_code
+    shared = await rig.say(rig.chat, "tg:24", "", location=VANAK)
+    assert shared.ticket_code == theirs.ticket_code
+    assert (await rig.ticket(theirs.ticket_code or "")).latitude == VANAK.latitude
