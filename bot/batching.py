@@ -48,13 +48,22 @@ class Batcher[T, R]:
         pending: _Pending[T, R] = _Pending(item)
         self._queue.append(pending)
         if len(self._running) < self._workers:
-            task = asyncio.create_task(self._work(), name=self._name)
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
+            self._running.add(asyncio.create_task(self._work(), name=self._name))
         # A cancelled caller must not cancel the worker: the batch is shared.
         return await asyncio.shield(pending.done)
 
     async def _work(self) -> None:
+        try:
+            await self._drain()
+        finally:
+            # Leave the running set in the same step that found the queue empty. (A done callback
+            # runs a loop iteration later: a submit in between saw this worker as running, started
+            # none, and its item waited forever.)
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.discard(task)
+
+    async def _drain(self) -> None:
         while self._queue:
             batch = [self._queue.popleft() for _ in range(min(self._max_batch, len(self._queue)))]
             try:

@@ -16,9 +16,9 @@ import pytest
 from bot.app import Sada
 from bot.clock import ManualClock
 from bot.config import AppConfig, config_from_mapping
-from bot.models import Medium
+from bot.models import Medium, Ticket
 from channels.fake import FakeChannel
-from storage.store import Store
+from storage.store import Store, Transaction
 
 PG_ADMIN_DSN = os.environ.get("SADA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -109,6 +109,14 @@ def make_config(store_url: str, tmp_path: Path, **sections: dict[str, Any]) -> A
     for key, value in sections.items():
         data.setdefault(key, {}).update(value)
     return config_from_mapping(data, base_dir=tmp_path, env={})
+
+
+async def existing(tx: Transaction, code: str | None) -> Ticket:
+    """The ticket with this tracking code (the test fails here if there is none)."""
+    assert code is not None
+    ticket = await tx.tickets.by_code(code)
+    assert ticket is not None, code
+    return ticket
 
 
 class Rig:

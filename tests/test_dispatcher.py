@@ -9,7 +9,7 @@ from datetime import timedelta
 from bot.dispatcher import Dispatcher, backoff_delay
 from bot.models import OutboundMessage, SendError
 from channels.fake import FakeChannel
-from tests.conftest import Rig
+from tests.conftest import Rig, existing
 
 RUBBISH = "سلام سه روزه زباله های کوچه شهید رضایی جمع نشده و بوی بدی گرفته"
 
@@ -46,7 +46,7 @@ async def test_permanent_failure_is_recorded_on_the_ticket(rig: Rig) -> None:
     await rig.sada.dispatcher.drain()
     async with rig.store.transaction() as tx:
         [row] = await tx.outbox.records()
-        ticket = await tx.tickets.by_code(result.ticket_code)
+        ticket = await existing(tx, result.ticket_code)
         events = await tx.tickets.events(ticket.id)
     assert row.status == "failed" and "403" in (row.last_error or "")
     assert events[-1].kind.value == "delivery_failed" and events[-1].data["attempts"] == 1

@@ -9,7 +9,7 @@ from bot.lifecycle import NOTE_REQUIRED, TRANSITIONS, LifecycleError
 from bot.models import EventKind, TicketStatus
 from nlp.letters import persian_digits
 from storage.tables import OutboxRow
-from tests.conftest import Rig
+from tests.conftest import Rig, existing
 
 S = TicketStatus
 RUBBISH = "سلام سه روزه زباله های کوچه شهید رضایی جمع نشده و بوی بدی گرفته"
@@ -34,7 +34,7 @@ def test_transition_table_covers_every_status_and_terminal_duplicate() -> None:
 async def test_disallowed_move_and_missing_note_are_refused(rig: Rig) -> None:
     code = await _new(rig)
     async with rig.store.transaction() as tx:
-        ticket = await tx.tickets.by_code(code)
+        ticket = await existing(tx, code)
         with pytest.raises(LifecycleError):
             await rig.lifecycle.change_status(tx, ticket, S.CLOSED, actor="op")
         for status in (S.RESOLVED, S.REJECTED):
@@ -48,7 +48,7 @@ async def test_failed_transaction_leaves_neither_change_nor_reply(rig: Rig) -> N
     before = await _outbox_count(rig)
     with pytest.raises(RuntimeError, match="boom"):
         async with rig.store.transaction() as tx:
-            ticket = await tx.tickets.by_code(code)
+            ticket = await existing(tx, code)
             await rig.lifecycle.change_status(tx, ticket, S.IN_PROGRESS, actor="staff", note="اکیپ اعزام شد")
             raise RuntimeError("boom")  # e.g. the database failed after the change was written
     ticket = await rig.ticket(code)
@@ -68,7 +68,7 @@ async def test_committed_change_gives_exactly_one_reply_per_reporter(rig: Rig) -
     linked2 = await rig.say(rig.chat, "tg:2", RUBBISH)
     assert linked.ticket_code == code and linked2.ticket_code == code
     async with rig.store.transaction() as tx:
-        ticket = await tx.tickets.by_code(code)
+        ticket = await existing(tx, code)
         await rig.lifecycle.change_status(tx, ticket, S.IN_PROGRESS, actor="staff:waste")
     await rig.sada.dispatcher.drain()
     for channel, address in ((rig.chat, "tg:1"), (rig.sms, "+989121111111"), (rig.chat, "tg:2")):
@@ -81,7 +81,7 @@ async def test_resolve_tells_note_and_asks_survey_of_every_reporter(rig: Rig) ->
     code = await _new(rig, "tg:1")
     await rig.say(rig.sms, "+989121111111", RUBBISH)
     async with rig.store.transaction() as tx:
-        ticket = await tx.tickets.by_code(code)
+        ticket = await existing(tx, code)
         await rig.lifecycle.change_status(tx, ticket, S.RESOLVED, actor="staff", note="کوچه نظافت شد")
     await rig.sada.dispatcher.drain()
     assert "کوچه نظافت شد" in rig.chat.texts("tg:1")[-2]
@@ -94,8 +94,8 @@ async def test_merge_moves_reporters_to_survivor(rig: Rig) -> None:
     first = await _new(rig, "tg:1")
     second = await _new(rig, "tg:2", "درخت بزرگ کوچه ما خشک شده و ممکنه بیفته روی ماشینا")
     async with rig.store.transaction() as tx:
-        dup = await tx.tickets.by_code(second)
-        survivor = await tx.tickets.by_code(first)
+        dup = await existing(tx, second)
+        survivor = await existing(tx, first)
         merged = await rig.lifecycle.merge(tx, dup, survivor, actor="op")
         assert merged.status is S.DUPLICATE and merged.duplicate_of == survivor.id
         assert {i.address for i in await tx.tickets.reporters(survivor.id)} == {"tg:1", "tg:2"}
@@ -112,7 +112,7 @@ async def test_merge_moves_reporters_to_survivor(rig: Rig) -> None:
 async def test_reclassify_is_logged_as_correction_and_tells_new_department(rig: Rig) -> None:
     code = await _new(rig, "tg:1", "سلام آقا این کوچه ما پر خاک و نخاله ساختمونه همسایه ریخته")
     async with rig.store.transaction() as tx:
-        ticket = await tx.tickets.by_code(code)
+        ticket = await existing(tx, code)
         updated = await rig.lifecycle.reclassify(
             tx, ticket, "street_cleaning", actor="op:1", reason="خاک کوچه"
         )

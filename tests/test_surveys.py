@@ -9,7 +9,7 @@ import pytest
 from bot.intent import IntentKind
 from bot.models import TicketStatus
 from bot.surveys import SurveyCloser
-from tests.conftest import Rig
+from tests.conftest import Rig, existing
 
 S = TicketStatus
 RUBBISH = "سلام سه روزه زباله های کوچه شهید رضایی جمع نشده و بوی بدی گرفته"
@@ -18,7 +18,7 @@ RUBBISH = "سلام سه روزه زباله های کوچه شهید رضایی
 async def _resolved(rig: Rig, address: str = "tg:1") -> str:
     code = (await rig.say(rig.chat, address, RUBBISH)).ticket_code
     async with rig.store.transaction() as tx:
-        ticket = await tx.tickets.by_code(code)
+        ticket = await existing(tx, code)
         await rig.lifecycle.change_status(tx, ticket, S.RESOLVED, actor="staff", note="جمع‌آوری شد")
     await rig.sada.dispatcher.drain()
     return code
@@ -76,7 +76,7 @@ async def test_digit_without_open_survey_is_not_an_answer(rig: Rig) -> None:
 async def test_reopen_by_staff_cancels_open_survey(rig: Rig) -> None:
     code = await _resolved(rig)
     async with rig.store.transaction() as tx:
-        ticket = await tx.tickets.by_code(code)
+        ticket = await existing(tx, code)
         await rig.lifecycle.change_status(tx, ticket, S.REOPENED, actor="op", note="بازدید دوباره لازم است")
     result = await rig.say(rig.chat, "tg:1", "۱")
     assert result.intent != IntentKind.SURVEY_ANSWER

@@ -209,7 +209,7 @@ class FakeSmsProviders:
             )
         params = dict(request.query)
         if request.method == "POST":
-            params.update(dict(await request.post()))
+            params.update({k: str(v) for k, v in (await request.post()).items()})
         method = request.match_info["method"]
         if method == "receive":
             entries, self.inbox = self.inbox, []

@@ -37,7 +37,7 @@ def start(update_id: int = 1, uid: int = 42) -> dict[str, Any]:
 
 
 def contact(update_id: int, phone: str, uid: int = 42, owner: int | None = 42) -> dict[str, Any]:
-    card = {"phone_number": phone, "first_name": "مریم"}
+    card: dict[str, Any] = {"phone_number": phone, "first_name": "مریم"}
     if owner is not None:
         card["user_id"] = owner
     return message(update_id, 50 + update_id, contact=card, uid=uid)

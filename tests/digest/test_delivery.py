@@ -25,6 +25,14 @@ from tests.channels.fakes import FakeBotApi
 from tests.conftest import make_config
 from tests.digest.seed import D_JALALI, D
 
+
+def _decoded(part: Message) -> str:
+    """A MIME part's payload, transfer-decoded, as text."""
+    payload = part.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode()
+
+
 TOKEN = "123456:digest-test-token"
 # The morning after D, 07:31 Tehran: the digest of D is due.
 MORNING = datetime(2025, 11, 23, 7, 31, tzinfo=TEHRAN)
@@ -120,12 +128,12 @@ async def test_telegram_and_email_delivery(
     mayor = by_rcpt[("mayor@city.example",)]
     kinds = [part.get_content_type() for part in mayor.walk()]
     assert {"text/plain", "text/html", "image/png"} <= set(kinds)
-    html = next(p for p in mayor.walk() if p.get_content_type() == "text/html").get_payload(decode=True)
-    assert 'dir="rtl"' in html.decode() and "کل شهر" in html.decode()
+    html = _decoded(next(p for p in mayor.walk() if p.get_content_type() == "text/html"))
+    assert 'dir="rtl"' in html and "کل شهر" in html
     waste_text = next(
         p for p in by_rcpt[("waste@city.example",)].walk() if p.get_content_type() == "text/plain"
     )
-    plain = waste_text.get_payload(decode=True).decode()
+    plain = _decoded(waste_text)
     assert "حوزه: سازمان مدیریت پسماند" in plain and "درخواست‌های جدید: ۲" in plain
     # Everything is recorded as sent.
     async with store.transaction() as tx:

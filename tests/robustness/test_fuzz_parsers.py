@@ -56,7 +56,7 @@ NASTY = st.sampled_from(
         "\n",
     ]
 )
-TEXT = st.lists(st.characters(exclude_categories=("Cs",)) | NASTY, max_size=120).map("".join) | st.text(
+TEXT = st.lists(st.characters(exclude_categories=["Cs"]) | NASTY, max_size=120).map("".join) | st.text(
     max_size=20
 ).map(lambda s: s * 500)
 FIELD_NAMES = st.sampled_from(

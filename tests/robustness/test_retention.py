@@ -4,17 +4,18 @@ citizen with something still open keeps their number."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import text
 
 from bot.models import TicketStatus
 from bot.retention import anonymise
-from tests.conftest import Rig
+from tests.conftest import Rig, existing
 
 OLD_TEXT = "زباله های کوچه شهید رضایی جمع نشده شماره من ۰۹۱۲۱۲۳۴۵۶۷ است"
 
 
-async def _rows(rig: Rig, sql: str) -> list[tuple[object, ...]]:
+async def _rows(rig: Rig, sql: str) -> list[tuple[Any, ...]]:
     async with rig.store.transaction() as tx:
         return [tuple(r) for r in (await tx.session.execute(text(sql))).all()]
 
@@ -23,7 +24,7 @@ async def test_old_closed_tickets_lose_contact_details_but_keep_statistics(rig: 
     old = await rig.say(rig.sms, "+989121234567", OLD_TEXT)
     live = await rig.say(rig.sms, "+989351112222", "چاله بزرگ وسط خیابان ولیعصر خطرناک است لطفا")
     async with rig.store.transaction() as tx:
-        ticket = await tx.tickets.by_code(old.ticket_code)
+        ticket = await existing(tx, old.ticket_code)
         await tx.tickets.update(
             ticket.id, rig.clock.now(), status=TicketStatus.CLOSED, closed_at=rig.clock.now()
         )
@@ -60,7 +61,7 @@ async def test_a_citizen_with_an_open_ticket_keeps_their_number(rig: Rig) -> Non
     first = await rig.say(rig.sms, "+989121234567", OLD_TEXT)
     await rig.say(rig.sms, "+989121234567", "چراغ های خیابان آزادی سه شب است خاموش مانده")
     async with rig.store.transaction() as tx:
-        ticket = await tx.tickets.by_code(first.ticket_code)
+        ticket = await existing(tx, first.ticket_code)
         await tx.tickets.update(
             ticket.id, rig.clock.now(), status=TicketStatus.CLOSED, closed_at=rig.clock.now()
         )
