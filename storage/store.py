@@ -89,7 +89,7 @@ class Store:
                 session.info[READ_ONLY] = True
                 # The first connection of the session decides how its transaction begins.
                 await session.connection(execution_options={READ_ONLY: True})
-                if self._write_lock is None:  # PostgreSQL refuses writes itself too, raw SQL included
+                if self.dialect == "postgresql":  # it refuses writes itself too, raw SQL included
                     await session.execute(text("SET TRANSACTION READ ONLY"))
             yield Transaction(
                 session=session,

@@ -13,7 +13,7 @@ from bot.tracking import is_valid
 from channels.sms import SmsFieldNames, parse_sms
 from nlp.letters import ascii_digits, persian_digits
 from storage.tables import InboundRow, OutboxRow, TicketRow
-from tests.conftest import Rig
+from tests.conftest import Rig, existing
 
 RUBBISH = "سلام سه روزه زباله های کوچه شهید رضایی جمع نشده و بوی بدی گرفته"
 POTHOLE = "چاله بزرگ وسط خیابان ولیعصر نرسیده به میدان ونک ماشینا میفتن توش"
@@ -266,8 +266,7 @@ async def test_a_location_joins_the_ticket_a_repeat_report_joined_last(rig: Rig)
 
 async def _merge(rig: Rig, duplicate: str, survivor: str) -> None:
     async with rig.store.transaction() as tx:
-        dup, into = await tx.tickets.by_code(duplicate), await tx.tickets.by_code(survivor)
-        assert dup is not None and into is not None
+        dup, into = await existing(tx, duplicate), await existing(tx, survivor)
         await rig.sada.lifecycle.merge(tx, dup, into, actor="operator:1")
 
 

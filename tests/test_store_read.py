@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from sqlalchemy import text
@@ -56,11 +57,10 @@ async def test_on_postgresql_even_raw_sql_cannot_write(store: Store) -> None:
             await tx.session.execute(text("DELETE FROM users"))
 
 
-async def test_a_read_runs_while_a_writer_holds_the_lock(store: Store) -> None:
-    """Intake holds the write transaction open; a panel page reads meanwhile and sees the snapshot
-    without the uncommitted row. On SQLite this used to wait for the writer (the same lock)."""
-    async with store.transaction() as tx:
-        await tx.users.add("mina", "مینا", "operator", None, "hash", START)
+@asynccontextmanager
+async def _writer_adding_sara(store: Store) -> AsyncIterator[None]:
+    """Inside the block, another task holds a write transaction that has added user "sara" and
+    not committed; it commits when the block ends."""
     holding, release = asyncio.Event(), asyncio.Event()
 
     async def writer() -> None:
@@ -70,12 +70,21 @@ async def test_a_read_runs_while_a_writer_holds_the_lock(store: Store) -> None:
             await release.wait()
 
     task = asyncio.create_task(writer())
-    await asyncio.wait_for(holding.wait(), 5)
     try:
-        assert await asyncio.wait_for(_usernames(store), 3) == ["mina"]
+        await asyncio.wait_for(holding.wait(), 5)
+        yield
     finally:
         release.set()
         await task
+
+
+async def test_a_read_runs_while_a_writer_holds_the_lock(store: Store) -> None:
+    """Intake holds the write transaction open; a panel page reads meanwhile and sees the snapshot
+    without the uncommitted row. On SQLite this used to wait for the writer (the same lock)."""
+    async with store.transaction() as tx:
+        await tx.users.add("mina", "مینا", "operator", None, "hash", START)
+    async with _writer_adding_sara(store):
+        assert await asyncio.wait_for(_usernames(store), 3) == ["mina"]
     assert await _usernames(store) == ["mina", "sara"]
 
 
@@ -84,20 +93,9 @@ async def test_a_read_runs_while_another_process_holds_the_sqlite_lock(store_url
         pytest.skip("the inter-process lock file is SQLite's")
     ours, theirs = Store.from_url(store_url), Store.from_url(store_url)
     await ours.ensure_ready()
-    holding, release = asyncio.Event(), asyncio.Event()
-
-    async def writer() -> None:
-        async with theirs.transaction() as tx:
-            await tx.users.add("sara", "سارا", "operator", None, "hash", START)
-            holding.set()
-            await release.wait()
-
-    task = asyncio.create_task(writer())
     try:
-        await asyncio.wait_for(holding.wait(), 5)
-        assert await asyncio.wait_for(_usernames(ours), 3) == []
+        async with _writer_adding_sara(theirs):
+            assert await asyncio.wait_for(_usernames(ours), 3) == []
     finally:
-        release.set()
-        await task
         await ours.aclose()
         await theirs.aclose()
