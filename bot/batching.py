@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 
 
@@ -26,7 +26,11 @@ class Batcher[T, R]:
 
     `handle` returns one result per item, in order; a result that is an exception is raised to
     that item's caller alone. If `handle` itself raises, every caller of the batch gets the error.
-    At most `workers` batches run at once (1 = strictly one after the other)."""
+    At most `workers` batches run at once (1 = strictly one after the other).
+
+    With several workers, `key` keeps items with the same key in order: an item whose key is in a
+    batch being handled stays queued (ahead of nothing it must follow) until that batch is done,
+    and the worker that handled it takes it next. Items with the same key may share a batch."""
 
     def __init__(
         self,
@@ -35,13 +39,16 @@ class Batcher[T, R]:
         max_batch: int = 64,
         workers: int = 1,
         name: str = "batcher",
+        key: Callable[[T], Hashable] | None = None,
     ) -> None:
         self._handle = handle
         self._max_batch = max_batch
         self._workers = workers
         self._name = name
+        self._key = key
         self._queue: deque[_Pending[T, R]] = deque()
         self._running: set[asyncio.Task[None]] = set()
+        self._busy: set[Hashable] = set()  # keys of the items in batches being handled
 
     async def submit(self, item: T) -> R:
         """Queue `item`; returns once the batch holding it has been handled."""
@@ -63,9 +70,22 @@ class Batcher[T, R]:
             if task is not None:
                 self._running.discard(task)
 
+    def _take(self) -> list[_Pending[T, R]]:
+        """The next batch, in queue order, leaving queued the items whose key another batch holds."""
+        if self._key is None:
+            return [self._queue.popleft() for _ in range(min(self._max_batch, len(self._queue)))]
+        batch: list[_Pending[T, R]] = []
+        waiting: list[_Pending[T, R]] = []
+        while self._queue and len(batch) < self._max_batch:
+            pending = self._queue.popleft()
+            (waiting if self._key(pending.item) in self._busy else batch).append(pending)
+        self._queue.extendleft(reversed(waiting))
+        return batch
+
     async def _drain(self) -> None:
-        while self._queue:
-            batch = [self._queue.popleft() for _ in range(min(self._max_batch, len(self._queue)))]
+        while batch := self._take():  # empty: the queue is, or holds only items other batches hold
+            keys = {self._key(p.item) for p in batch} if self._key is not None else set()
+            self._busy |= keys
             try:
                 results = await self._handle([p.item for p in batch])
             except BaseException as exc:
@@ -76,6 +96,8 @@ class Batcher[T, R]:
                 if not isinstance(exc, Exception):
                     raise
                 continue
+            finally:
+                self._busy -= keys
             if len(results) != len(batch):  # a bug in `handle`: nobody may wait forever
                 bug = RuntimeError(f"{self._name}: {len(results)} results for {len(batch)} items")
                 results = [bug] * len(batch)

@@ -42,6 +42,9 @@ class GroupCommit:
             max_batch=max_group,
             workers=writers or (1 if store.dialect == "sqlite" else 4),
             name="ingest-writer",
+            # A sender's next message waits for the group holding their last one to commit: with
+            # several writers (PostgreSQL) a status query must not overtake the request it asks about.
+            key=lambda m: (m.channel, m.address),
         )
 
     async def receive(self, message: InboundMessage) -> ReceiveResult:

@@ -95,3 +95,28 @@ async def test_a_cancelled_caller_does_not_cancel_the_batch() -> None:
     release.set()
     assert await asyncio.wait_for(batcher.submit(2), 2) == 2
     assert handled == [[1], [2]]
+
+
+async def test_with_several_workers_an_items_key_waits_for_the_batch_holding_that_key() -> None:
+    """Two workers: while the batch holding a sender's first message is handled, that sender's
+    second message waits (another sender's goes ahead in the second worker), then follows."""
+    gate = asyncio.Event()
+    order: list[str] = []
+
+    async def handle(items: list[tuple[str, str]]) -> list[str]:
+        if ("ali", "request") in items:
+            await gate.wait()
+        order.extend(text for _, text in items)
+        return [text for _, text in items]
+
+    batcher: Batcher[tuple[str, str], str] = Batcher(handle, workers=2, key=lambda item: item[0])
+    first = asyncio.create_task(batcher.submit(("ali", "request")))
+    await asyncio.sleep(0)  # the first batch is being handled
+    query = asyncio.create_task(batcher.submit(("ali", "status")))
+    other = asyncio.create_task(batcher.submit(("sara", "hello")))
+    assert await asyncio.wait_for(other, 2) == "hello"  # not held up by ali's batch
+    await asyncio.sleep(0.05)
+    assert not query.done()  # ali's status waits for ali's request
+    gate.set()
+    assert await asyncio.wait_for(asyncio.gather(first, query), 2) == ["request", "status"]
+    assert order == ["hello", "request", "status"]
