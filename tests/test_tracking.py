@@ -9,7 +9,9 @@ def test_codes_are_ten_digits_valid_and_start_1_to_8() -> None:
     codes = [new_code() for _ in range(2000)]
     assert all(len(c) == 10 and c.isdigit() and is_valid(c) for c in codes)
     assert {c[0] for c in codes} <= set("12345678")
-    assert len(set(codes)) == len(codes)
+    # Random over 8×10^8 codes (nine digits and a check digit): 2,000 draws repeat one about once
+    # in 400 runs (the store refuses a taken code anyway); a small or broken space repeats many.
+    assert len(set(codes)) >= len(codes) - 2
 
 
 def test_codes_are_not_sequential() -> None:

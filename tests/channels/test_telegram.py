@@ -320,7 +320,10 @@ async def test_one_message_per_second_per_chat(make_service: ServiceFactory) -> 
         c.at for c in svc.bot_api.calls if c.method == "sendMessage" and str(c.params["chat_id"]) == "42"
     ]
     assert [p["text"] for p in svc.bot_api.sent("42")] == ["m0", "m1", "m2"]
-    assert all(b - a >= 0.28 for a, b in zip(times, times[1:], strict=False))
+    # Paced at 0.3 s when sent; seen at the fake server, one request's delay in flight can shorten
+    # one gap and lengthen the next (a loaded CI machine), so check each gap loosely, the span tightly.
+    assert all(b - a >= 0.15 for a, b in zip(times, times[1:], strict=False))
+    assert times[-1] - times[0] >= 0.55
     other = next(c.at for c in svc.bot_api.calls if str(c.params.get("chat_id")) == "43")
     assert other - times[0] < 0.25  # another chat is not held up
 
