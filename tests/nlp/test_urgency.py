@@ -33,6 +33,12 @@ D = UrgencyDetector()
         ("دکل برق کنار مدرسه با باد دیشب کج شده", (Danger.ELECTRIC,)),
         ("ديوار مدرسه بعد از زلزله ترك برداشته", (Danger.COLLAPSE,)),  # Arabic letters
         ("ترکای دیوار بیشتر میشه میترسیم شب خراب شه رو سرمون", (Danger.COLLAPSE,)),
+        ("یه تیکه از سقف ریخت رو سرمون", (Danger.COLLAPSE,)),  # partitive «از»: the roof fell
+        ("دیوار کنار مخزن زباله داره میریزه", (Danger.COLLAPSE,)),  # «کنار زباله» is where, not what
+        ("درخت افتاده رو خونه همسایه سقفش ریخته", (Danger.COLLAPSE,)),
+        ("از هفته پیش بوی گاز میاد", (Danger.GAS,)),  # «از ... پیش» is "since", not old news
+        ("دیروز انبار آتیش گرفت هنوز داره میسوزه", (Danger.FIRE,)),
+        ("پارسال انبار آتیش گرفت امسال دوباره آتیش گرفته", (Danger.FIRE,)),
         # Negated or not dangerous:
         ("بوی گاز نمیاد دیگه، مشکل حل شد", ()),
         ("آتیش نگرفته ولی سیم ها گرمه", ()),
@@ -46,13 +52,19 @@ D = UrgencyDetector()
         ("بوی فضولاتشون غیرقابل تحمله", ()),  # «اتش» inside a word
         ("ماشین پارک کرده کوچه رو مسدود کرده", ()),  # «دود» inside «مسدود»
         ("خاک و آجر ریختن وسط کوچه", ()),  # dumped rubble, not a collapse
+        ("نخاله ساختمانی ریخته وسط خیابون خیلی خطرناکه", ()),  # rubble, however dangerous
+        ("آب از سقف میریزه", ()),  # a leak
+        ("دیوار پارک ریخته، درستش کنید", ()),  # already fell, no sign of risk
+        ("نرده‌های پل عابر خم شده", ()),
+        ("چند سال پیش اینجا آتیش سوزی شد", ()),  # old news
+        ("آتش‌نشانی اطلاعیه پخش کرده", ()),
         ("حصار سیمی پارک پاره شده", ()),
         ("ماشین زباله نشتی داره شیرابه میریزه", ()),
         ("زباله ها رو نبردن", ()),
     ],
 )
 def test_detect(normalizer: Normalizer, raw: str, reasons: tuple[Danger, ...]) -> None:
-    assert D.detect(normalizer.normalize(raw)).reasons == reasons
+    assert D.detect(normalizer.normalize(raw), normalized=True).reasons == reasons  # as Model._decide
 
 
 def test_urgent_property() -> None:
