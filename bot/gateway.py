@@ -1,8 +1,9 @@
 """The one front door: every channel hands its parsed messages to `Gateway.receive`.
 
 Per message, in ONE transaction: dedupe on (channel, provider message id) → identity → intent →
-handle (new ticket, status, survey answer, help) → queue replies in the outbox. The caller
-acknowledges the provider only after `receive` returns, i.e. after the commit.
+handle (new ticket, status, survey answer, help, thanks) → queue replies in the outbox. The caller
+acknowledges the provider only after `receive` returns, i.e. after the commit. Only a new request
+reaches duplicate matching: a status question, thanks or noise never joins a ticket.
 
 `receive_many` does the same for a group of messages (bot.ingest groups concurrent webhooks
 into one commit) with set-based statements: identities, inbound rows, open surveys, new tickets,
@@ -49,6 +50,7 @@ MERGE_HOPS = 5  # a merged ticket's survivor may itself have been merged since
 LOCATABLE = frozenset(
     (TicketStatus.REGISTERED, TicketStatus.REFERRED, TicketStatus.IN_PROGRESS, TicketStatus.REOPENED)
 )
+FINISHED = frozenset((TicketStatus.CLOSED, TicketStatus.REJECTED))  # no longer open for a follow-up
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -109,8 +111,7 @@ class Gateway:
         ordered = sorted(
             text
             for text, button in texts.items()
-            if detect(text, button=button, survey_open=False, min_request_letters=letters).kind
-            is IntentKind.NEW_REQUEST
+            if _may_open_a_ticket(detect(text, button=button, survey_open=False, min_request_letters=letters))
         )
         return dict(zip(ordered, self._nlp.understand_many(ordered), strict=True))
 
@@ -177,6 +178,7 @@ class Gateway:
         replies: list[Queued] = []
         requests: list[int] = []
         settled: list[tuple[int, str, int | None]] = []
+        known = dict(understood)
         for i in fresh:
             msg, identity = messages[i], who[i]
             intent = detect(
@@ -186,6 +188,8 @@ class Gateway:
                 min_request_letters=self._settings.min_request_letters,
                 location=msg.location is not None,
             )
+            if intent.names_problem and await self._new_problem(tx, texts[i], identity, known):
+                intent = Intent(IntentKind.NEW_REQUEST)
             ticket_id: int | None = None
             match intent.kind:
                 case IntentKind.NEW_REQUEST:
@@ -197,6 +201,9 @@ class Gateway:
                 case IntentKind.NOISE:
                     replies.append(self._life.reply(identity, "describe"))
                     result = ReceiveResult(intent=intent.kind, duplicate=False, replies=1)
+                case IntentKind.COURTESY:
+                    replies.append(self._life.reply(identity, "courtesy"))
+                    result = ReceiveResult(intent=intent.kind, duplicate=False, replies=1)
                 case IntentKind.STATUS_QUERY:
                     result, ticket_id = await self._status(tx, intent, identity)
                 case IntentKind.SURVEY_ANSWER:
@@ -206,7 +213,7 @@ class Gateway:
             results[i] = result
             settled.append((stored[(msg.channel, msg.provider_message_id)], intent.kind.value, ticket_id))
         handled = await self._requests.handle(
-            tx, [Request(messages[i], texts[i], who[i]) for i in requests], replies, understood
+            tx, [Request(messages[i], texts[i], who[i]) for i in requests], replies, known
         )
         for i, done in zip(requests, handled, strict=True):
             results[i] = done.result
@@ -224,6 +231,27 @@ class Gateway:
             duplicate=True,
             ticket_code=prior.ticket_code if prior else None,
         )
+
+    async def _new_problem(
+        self, tx: Transaction, text: str, identity: Identity, known: dict[str, Understanding]
+    ) -> bool:
+        """Is a status question that also names a problem a new report after all?
+
+        «درخواستم برای چاله چی شد؟ هنوز چاله هست» refers to an earlier report. It is answered with
+        the sender's status unless the problem it names is concrete (the classifier gives it a
+        category other than the fallback) and none of the sender's open tickets is of that
+        category: then it is a report of that problem, and is handled as one. A letter that
+        mentions «چند بار شکایت کردیم» around stray dogs, from someone whose only open ticket is a
+        pothole, is a new report; «درخواستم به کجا رسید؟ با ۱۳۷ تماس گرفتم» is a status question.
+        `known` caches the classification for the new request it may become."""
+        found = known.get(text)
+        if found is None:
+            found = known[text] = self._nlp.understand_many([text])[0]
+        category = found.classification.category
+        if category == self._settings.fallback_category:
+            return False
+        tickets = await tx.tickets.for_identity(identity.id)
+        return not any(t.category == category and t.status not in FINISHED for t in tickets)
 
     async def _status(
         self, tx: Transaction, intent: Intent, identity: Identity
@@ -346,6 +374,11 @@ class Gateway:
                 if other != identity.id and (survey := await tx.surveys.open_for_identity(other)):
                     break
         return survey
+
+
+def _may_open_a_ticket(intent: Intent) -> bool:
+    """A new request, or a status question that may turn out to be one (see `Gateway._new_problem`)."""
+    return intent.kind is IntentKind.NEW_REQUEST or intent.names_problem
 
 
 def _rounds(messages: Sequence[InboundMessage]) -> list[list[int]]:

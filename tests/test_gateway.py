@@ -118,7 +118,18 @@ async def test_status_without_code_lists_own_tickets(rig: Rig) -> None:
 
 
 async def test_noise_and_greetings_get_a_prompt_and_no_ticket(rig: Rig) -> None:
-    for text in ("", "   ", "سلام", "سلام وقت بخیر", "ممنون", "🙏🙏", "?", "salam", "ok", "\x00\x07"):
+    for text in (
+        "",
+        "   ",
+        "سلام",
+        "سلام وقت بخیر",
+        "سلام خسته نباشید",
+        "🙏🙏",
+        "?",
+        "salam",
+        "ok",
+        "\x00\x07",
+    ):
         result = await rig.say(rig.chat, "tg:3", text)
         assert result.intent == IntentKind.NOISE, repr(text)
     assert (await _counts(rig))[0] == 0
@@ -301,3 +312,108 @@ async def test_the_location_window_counts_from_the_senders_report_not_the_ticket
     shared = await rig.say(rig.chat, "tg:24", "", location=VANAK)
     assert shared.ticket_code == theirs.ticket_code
     assert (await rig.ticket(theirs.ticket_code or "")).latitude == VANAK.latitude
+
+
+async def _reporters(rig: Rig, code: str) -> int:
+    ticket = await rig.ticket(code)
+    async with rig.store.transaction() as tx:
+        return len(await tx.tickets.reporters(ticket.id))
+
+
+async def test_a_status_sentence_never_joins_another_citizens_ticket(rig: Rig) -> None:
+    """The incident: citizen A's status question opened a `general` ticket; citizen B's, worded
+    alike, joined it as a near-duplicate and B's reply named A's code. A status question is
+    answered with the sender's own tickets and never reaches duplicate matching."""
+    theirs = (await rig.say(rig.chat, "tg:30", RUBBISH)).ticket_code
+    asked = await rig.say(rig.chat, "tg:30", "سلام وضعیت درخواستم چی شد؟")
+    assert asked.intent == IntentKind.STATUS_QUERY and asked.ticket_code == theirs
+    assert persian_digits(theirs or "") in rig.chat.texts("tg:30")[-1]
+    assert (await _counts(rig))[0] == 1
+    for text in (
+        "درخواستم به کجا رسید؟",
+        "وضعیت درخواستم چی شد؟",
+        "خواستم بدونم درخواستم پیگیری شد یا نه",
+        "از درخواست قبلیم خبری نشد؟",
+    ):
+        result = await rig.say(rig.chat, "tg:31", text)
+        assert result.intent == IntentKind.STATUS_QUERY, text
+        assert result.ticket_code is None, text
+        reply = rig.chat.texts("tg:31")[-1]
+        assert "ثبت نشده" in reply, text
+        assert persian_digits(theirs or "") not in reply, text
+    assert (await _counts(rig))[0] == 1
+    assert await _reporters(rig, theirs or "") == 1
+
+
+async def test_thanks_get_a_short_answer_and_no_ticket(rig: Rig) -> None:
+    code = (await rig.say(rig.chat, "tg:32", POTHOLE)).ticket_code
+    for text in ("ممنون از پیگیری شما", "دستتون درد نکنه", "خدا قوت", "سپاس از زحمات شهرداری", "خداحافظ"):
+        result = await rig.say(rig.chat, "tg:32", text)
+        assert result.intent == IntentKind.COURTESY and result.ticket_code is None, text
+        assert "خواهش" in rig.chat.texts("tg:32")[-1], text
+    assert (await _counts(rig))[0] == 1
+    assert await _reporters(rig, code or "") == 1
+
+
+PIT_FOLLOW_UP = "درخواستم برای چاله چی شد؟ هنوز چاله هست"
+
+
+async def test_a_status_sentence_naming_the_problem_of_an_open_ticket_gets_its_status(rig: Rig) -> None:
+    code = (await rig.say(rig.chat, "tg:33", POTHOLE)).ticket_code
+    result = await rig.say(rig.chat, "tg:33", PIT_FOLLOW_UP)
+    assert result.intent == IntentKind.STATUS_QUERY and result.ticket_code == code
+    assert persian_digits(code or "") in rig.chat.texts("tg:33")[-1]
+    assert (await _counts(rig))[0] == 1
+
+
+async def test_a_status_sentence_naming_a_problem_without_an_open_ticket_of_it_is_a_request(rig: Rig) -> None:
+    """No ticket at all, or only a ticket of another kind: the problem named is reported."""
+    first = await rig.say(rig.chat, "tg:34", PIT_FOLLOW_UP)
+    assert first.intent == IntentKind.NEW_REQUEST and first.ticket_code
+    assert (await rig.ticket(first.ticket_code)).category == "road_damage"
+    dogs = "چند بار شکایت کردیم ولی هیچ اقدامی نشده، سگ‌های ولگرد پارک بچه‌ها رو اذیت میکنن"
+    second = await rig.say(rig.chat, "tg:34", dogs)
+    assert second.intent == IntentKind.NEW_REQUEST and second.ticket_code not in (None, first.ticket_code)
+    assert (await rig.ticket(second.ticket_code or "")).category == "stray_animals"
+    # A closed ticket of that kind is no longer open: the problem named again is a new report.
+    async with rig.store.transaction() as tx:
+        ticket = await existing(tx, first.ticket_code)
+        await tx.tickets.update(ticket.id, rig.clock.now(), status=TicketStatus.CLOSED.value)
+    third = await rig.say(rig.chat, "tg:34", "گزارشم درباره چاله کوچه به کجا رسید؟ هنوز درست نشده")
+    assert third.intent == IntentKind.NEW_REQUEST and third.ticket_code != first.ticket_code
+
+
+async def test_a_status_sentence_naming_no_concrete_problem_is_a_status_query(rig: Rig) -> None:
+    result = await rig.say(
+        rig.chat, "tg:35", "درخواستم به کجا رسید؟ دو هفته پیش با ۱۳۷ تماس گرفتم و ثبت کردن"
+    )
+    assert result.intent == IntentKind.STATUS_QUERY and result.ticket_code is None
+    assert "ثبت نشده" in rig.chat.texts("tg:35")[-1]
+    assert (await _counts(rig))[0] == 0
+
+
+async def test_status_sentences_in_one_group_never_join_each_other_or_a_report(rig: Rig) -> None:
+    """Under load, messages of several citizens are handled in one group: status questions and
+    thanks among them still never reach duplicate matching, whatever else the group opens."""
+    senders = [f"tg:{40 + n}" for n in range(6)]
+    mine = (await rig.say(rig.chat, senders[0], RUBBISH)).ticket_code
+    texts = [
+        "وضعیت درخواستم چی شد؟",
+        "وضعیت درخواستم چی شد؟",
+        "درخواستم به کجا رسید؟",
+        "ممنون از پیگیری شما",
+        RUBBISH,
+        POTHOLE,
+    ]
+    results = await asyncio.gather(
+        *(rig.chat.push(rig.sada.inbound, s, t) for s, t in zip(senders, texts, strict=True))
+    )
+    await rig.sada.dispatcher.drain()
+    intents = [r.intent for r in results]
+    assert intents[:4] == [IntentKind.STATUS_QUERY] * 3 + [IntentKind.COURTESY]
+    assert results[0].ticket_code == mine
+    assert [r.ticket_code for r in results[1:4]] == [None, None, None]
+    for sender in senders[1:4]:
+        assert persian_digits(mine or "") not in rig.chat.texts(sender)[-1]
+    assert results[4].ticket_code == mine  # a real repeat of the report still joins it
+    assert (await _counts(rig))[0] == 2
