@@ -383,6 +383,20 @@ async def test_a_status_sentence_naming_a_problem_without_an_open_ticket_of_it_i
     assert third.intent == IntentKind.NEW_REQUEST and third.ticket_code != first.ticket_code
 
 
+async def test_a_letter_that_mentions_earlier_calls_from_someone_with_nothing_open_is_a_request(
+    rig: Rig,
+) -> None:
+    """With no open ticket there is nothing to report on: the letter is recorded even when the
+    classifier cannot name its problem (it goes to the fallback category, flagged for a person)."""
+    letter = (
+        "با سلام بارها با ۱۳۷ تماس گرفتیم ولی هیچ اقدامی نشده، وضع کوچه پشت مدرسه "
+        "افتضاحه و بچه‌ها هر روز از اون‌جا رد میشن، کسی هم جواب نمیده"
+    )
+    result = await rig.say(rig.chat, "tg:36", letter)
+    assert result.intent == IntentKind.NEW_REQUEST and result.ticket_code
+    assert (await _counts(rig))[0] == 1
+
+
 async def test_a_status_sentence_naming_no_concrete_problem_is_a_status_query(rig: Rig) -> None:
     result = await rig.say(
         rig.chat, "tg:35", "درخواستم به کجا رسید؟ دو هفته پیش با ۱۳۷ تماس گرفتم و ثبت کردن"
