@@ -56,6 +56,7 @@ _LATIN = re.compile("[A-Za-z]")
 _BARE_KINDS = frozenset({"neighbourhood", "landmark", "square"})
 
 _FUZZY_CACHE = 20_000  # remembered fuzzy place lookups before the memo starts over
+_NAME_WORD = re.compile(r"\w+")
 
 
 def place_key(text: str) -> str:
@@ -192,7 +193,7 @@ class Gazetteer:
 
     def _bare_match(self, folded: str) -> tuple[Place, str] | None:
         """Distinctive names (neighbourhoods, landmarks, squares) written without a marker."""
-        tokens = folded.split()
+        tokens = _NAME_WORD.findall(folded)  # «قلهک؛» is «قلهک»: punctuation is no part of a name
         for n in (3, 2, 1):
             for i in range(len(tokens) - n + 1):
                 gram = " ".join(tokens[i : i + n])

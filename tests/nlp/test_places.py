@@ -87,3 +87,9 @@ def test_gazetteer_from_file(tmp_path: Path) -> None:
     location = gazetteer.locate("بلوار زند چراغ راهنما خرابه")
     assert gazetteer.city == "Shiraz"
     assert location is not None and (location.place, location.district) == ("زند", "1")
+
+
+@pytest.mark.parametrize("text", ["تو قلهک؛ همه جا چاله هست", "محله قلهک، همه جا چاله", "(قلهک) پر از چاله"])
+def test_a_bare_neighbourhood_is_found_with_punctuation_stuck_to_it(gazetteer: Gazetteer, text: str) -> None:
+    found = gazetteer.locate(text)
+    assert found is not None and found.place == "قلهک" and found.district == "3"
