@@ -34,6 +34,7 @@ from nlp.places import Gazetteer  # noqa: E402
 from storage.tickets import DuplicateRow  # noqa: E402
 
 DEFAULT_PAIRS = Path(__file__).resolve().parents[1] / "nlp" / "data" / "dev_pairs" / "duplicate_pairs.jsonl"
+BLIND_PAIRS = DEFAULT_PAIRS.with_name("blind_pairs.jsonl")  # written without sight of the rules
 
 
 @dataclass(frozen=True, slots=True)
