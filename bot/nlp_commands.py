@@ -24,8 +24,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         run=_train
     )
     ev = nlp_sub.add_parser("eval", help="accuracy, macro-F1, per-class scores, confusions")
-    ev.add_argument("--data", required=True, type=Path, help="JSON Lines with text and category")
+    source = ev.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="JSON Lines with text and category")
+    source.add_argument(
+        "--split",
+        choices=("heldout", "dev"),
+        help="a shipped set: heldout (team text, never trained on) or dev (realistic registers)",
+    )
     ev.set_defaults(run=_eval)
+    nlp_sub.add_parser(
+        "embeddings", help="refresh the shipped sentence-encoder vectors of the training and dev messages"
+    ).set_defaults(run=_embeddings)
     classify = sub.add_parser("classify", help="JSON Lines in → one routing decision per line out")
     classify.set_defaults(run=_classify)
 
@@ -51,13 +60,17 @@ def load_classifier(config: AppConfig) -> Classifier:
         from nlp.keywords import KeywordClassifier
 
         return KeywordClassifier(departments, fallback_category=fallback)
-    from nlp.model import Model, load_or_train
+    from nlp.model import Model, ModelError, load_or_train
     from nlp.normalizer import Normalizer
 
     normalizer = Normalizer()
     if config.nlp.model_path.exists():
-        # Use the artifact as trained (it may include operator corrections this command cannot see).
-        return Model.load(config.nlp.model_path, departments, normalizer=normalizer)
+        # Use the artifact as trained (it may include operator corrections this command cannot see),
+        # unless it cannot be read (an artifact of an older format): then train afresh.
+        try:
+            return Model.load(config.nlp.model_path, departments, normalizer=normalizer)
+        except ModelError as exc:
+            print(f"sada: retraining: {exc}", file=sys.stderr)
     return load_or_train(
         config.nlp.model_path, departments, fallback_category=fallback, normalizer=normalizer
     )
@@ -77,13 +90,19 @@ async def _train(_args: argparse.Namespace, config: AppConfig) -> int:
     return 0
 
 
+async def _embeddings(_args: argparse.Namespace, _config: AppConfig) -> int:
+    from nlp.cli import run_embeddings
+
+    return run_embeddings(sys.stdout)
+
+
 async def _eval(args: argparse.Namespace, config: AppConfig) -> int:
     from nlp.cli import run_eval
 
-    if not args.data.exists():
+    if args.data is not None and not args.data.exists():
         print(f"sada: no such file: {args.data}", file=sys.stderr)
         return 2
-    run_eval(load_classifier(config), args.data, sys.stdout)
+    run_eval(load_classifier(config), args.data if args.data is not None else args.split, sys.stdout)
     return 0
 
 

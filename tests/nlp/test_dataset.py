@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from nlp.dataset import DatasetError, Example, counts, fingerprint, load_jsonl, load_split
+from nlp.letters import fold
 
 from .conftest import DEPARTMENTS
 
@@ -42,6 +44,29 @@ def test_shipped_splits_cover_the_taxonomy() -> None:
 def test_heldout_does_not_leak_into_train() -> None:
     train = {e.text.strip() for e in load_split("train")}
     assert not [e.text for e in load_split("heldout") if e.text.strip() in train]
+
+
+def test_dev_set_is_realistic_and_covers_the_taxonomy() -> None:
+    dev = load_split("dev")
+    per_category = counts(dev)
+    assert set(per_category) == set(DEPARTMENTS)
+    assert min(per_category.values()) >= 20 and len(dev) >= 340
+    styles = Counter(e.style for e in dev)
+    # The registers real citizens write in, not only the channel styles of the team's own text.
+    assert min(styles["letter"], styles["reporter"], styles["multi_issue"]) >= 60
+
+
+def test_dev_set_shares_no_message_with_train_or_heldout() -> None:
+    """Exact or near copies (same words, light edits) would make dev figures optimistic."""
+    others = [_words(e.text) for e in load_split("train") + load_split("heldout")]
+    for example in load_split("dev"):
+        words = _words(example.text)
+        near = [o for o in others if len(words & o) / max(1, len(words | o)) > 0.8]
+        assert not near, example.text
+
+
+def _words(text: str) -> set[str]:
+    return set(fold(text).split())
 
 
 def test_unknown_split() -> None:

