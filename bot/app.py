@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from functools import partial
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -26,6 +27,7 @@ from bot.ingest import GroupCommit
 from bot.lifecycle import Lifecycle, SurveyPolicy
 from bot.panel import setup_panel
 from bot.public_stats import setup_public_stats
+from bot.retraining import Retrainer, Trainer, train_candidate
 from bot.supervision import Supervisor
 from bot.surveys import SurveyCloser
 from bot.understanding import Understander, load_understander
@@ -33,7 +35,11 @@ from bot.workers import SHUTDOWN_WATCHDOG, exit_if_stuck, mark_ready
 from channels.base import Channel, OnInbound, RunningChannel, WebhookChannel
 from nlp.classification import Classifier
 from nlp.places import DEFAULT_GAZETTEER_PATH, Gazetteer
+from storage.retrains import RetrainRepository
 from storage.store import Store
+
+if TYPE_CHECKING:
+    from nlp.model import TrainSettings
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +55,11 @@ class Sada:
         clock: Clock | None = None,
         classifier: Classifier | None = None,
         store: Store | None = None,
+        train_settings: TrainSettings | None = None,
+        trainer: Trainer = train_candidate,
     ) -> None:
+        """`classifier` replaces the configured one (and turns retraining off); `train_settings`
+        and `trainer` change how the model is trained (tests use smaller settings)."""
         self.config = config
         self.clock = clock or SystemClock()
         s = config.store
@@ -68,6 +78,9 @@ class Sada:
             calendar=config.calendar,
         )
         self._classifier = classifier
+        self._train_settings = train_settings
+        self._trainer = trainer
+        self._retrainer: Retrainer | None = None
         self._gateway: Gateway | None = None
         self._inbound: OnInbound | None = None
         self._flood = flood_settings(config.flood)
@@ -91,13 +104,33 @@ class Sada:
             raise RuntimeError("Sada.start() builds the gateway: call it first")
         return self._gateway
 
+    @property
+    def retrainer(self) -> Retrainer:
+        """Retrains and swaps the classifier (exists once `start()` has loaded it)."""
+        if self._retrainer is None:
+            raise RuntimeError("Sada.start() builds the retrainer: call it first")
+        return self._retrainer
+
     async def start(self, *, workers: bool = True, singletons: bool = True) -> None:
         """Make the store ready, load nlp, then start the background workers and polling channels.
 
         `singletons=False` (every `serve --workers` process but the first) leaves out what must
-        run once per deployment: polling channels, the survey closer and the digest."""
+        run once per deployment: polling channels, the survey closer, the digest and the
+        scheduled retrain."""
         await self.store.ensure_ready()
-        understander = await self._load_understander()
+        understander, corrections = await self._load_understander()
+        self._retrainer = Retrainer(
+            self.store,
+            understander,
+            self.config.nlp,
+            self.clock,
+            departments=self.config.taxonomy.category_departments(),
+            fallback_category=self.config.gateway.fallback_category,
+            available=self._classifier is None and self.config.nlp.classifier == "model",
+            train_settings=self._train_settings,
+            trainer=self._trainer,
+        )
+        await self._retrainer.start_up(corrections)
         self._gateway = Gateway(
             self.store,
             understander,
@@ -113,23 +146,29 @@ class Sada:
         self._inbound = FloodGuard(self.store, self._flood, self.clock, ingest.receive).receive
         if workers:
             self.background.start("outbox", self.dispatcher.run)
+            if self._retrainer.available:
+                self.background.start("model-watch", self._retrainer.watch)
         if workers and singletons:
             self.background.start("surveys", self.surveys.run)
+            if self._retrainer.available:
+                self.background.start("retrain", self._retrainer.run)
             if self.digest is not None:
                 self.background.start("digest", self.digest.run)
             for channel in self.channels.values():
                 if isinstance(channel, RunningChannel):
                     self.background.start(channel.name, partial(channel.run, self.inbound))
 
-    async def _load_understander(self) -> Understander:
+    async def _load_understander(self) -> tuple[Understander, int]:
+        """The understander, and how many operator corrections the store holds."""
         nlp = self.config.nlp
         if self._classifier is not None:
             gazetteer = Gazetteer.load(nlp.gazetteer_path or DEFAULT_GAZETTEER_PATH)
-            return Understander(self._classifier, gazetteer=gazetteer)
-        async with self.store.transaction() as tx:
+            return Understander(self._classifier, gazetteer=gazetteer), 0
+        async with self.store.read() as tx:
             corrections = await tx.tickets.corrections()
+            vetted = await RetrainRepository(tx.session).vetted()
         # Loading (or, the first time, training) takes seconds: keep the event loop free meanwhile.
-        return await asyncio.to_thread(
+        understander = await asyncio.to_thread(
             load_understander,
             nlp.classifier,
             self.config.taxonomy.category_departments(),
@@ -137,15 +176,21 @@ class Sada:
             gazetteer_path=nlp.gazetteer_path,
             fallback_category=self.config.gateway.fallback_category,
             corrections=corrections,
+            vetted=vetted,
+            settings=self._train_settings,
         )
+        return understander, len(corrections)
 
     async def stop(self) -> None:
-        """Stop workers (each finishes its current step), close channels and the store."""
+        """Stop workers (each finishes its current step; a retrain is cut short), close channels
+        and the store."""
         self.dispatcher.stop()
         self.surveys.stop()
         if self.digest is not None:
             self.digest.stop()
-        await self.background.stop(graceful=("outbox", "surveys", "digest"))
+        if self._retrainer is not None:
+            await self._retrainer.aclose()
+        await self.background.stop(graceful=("outbox", "surveys", "digest", "model-watch"))
         for channel in self.channels.values():
             await channel.aclose()
         await self.store.aclose()

@@ -79,6 +79,9 @@ class NlpSettings:
     classifier: str
     model_path: Path
     gazetteer_path: Path | None
+    retrain_interval_minutes: float = 0.0  # 0: retrain only at start-up and from the panel
+    retrain_tolerance: float = 0.005  # how much lower a candidate's macro-F1 may be and still pass
+    reload_check_seconds: float = 30.0  # how often each process looks for a model accepted elsewhere
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +216,7 @@ def _gateway(t: Table, taxonomy: Taxonomy) -> GatewaySettings:
     s = GatewaySettings(
         fallback_category=t.str("fallback_category", "general"),
         duplicate_window_hours=t.int("duplicate_window_hours", 72, minimum=0),
-        duplicate_threshold=t.float("duplicate_threshold", 75.0, minimum=0, maximum=100),
+        duplicate_threshold=t.float("duplicate_threshold", 80.0, minimum=0, maximum=100),
         min_request_letters=t.int("min_request_letters", 6, minimum=1),
     )
     if s.fallback_category not in taxonomy.categories:
@@ -249,6 +252,9 @@ def _nlp(t: Table) -> NlpSettings:
         classifier=t.choice("classifier", ("model", "keywords"), "model"),
         model_path=t.path_value("model_path", "var/nlp-model.zip"),
         gazetteer_path=t.path_value("gazetteer_path") if t.has("gazetteer_path") else None,
+        retrain_interval_minutes=t.float("retrain_interval_minutes", 0.0, minimum=0),
+        retrain_tolerance=t.float("retrain_tolerance", 0.005, minimum=0, maximum=0.1),
+        reload_check_seconds=t.float("reload_check_seconds", 30.0, minimum=1),
     )
     t.check_unknown()
     return s

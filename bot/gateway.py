@@ -240,8 +240,8 @@ class Gateway:
         «درخواستم برای چاله چی شد؟ هنوز چاله هست» refers to an earlier report. It is answered with
         the sender's status unless the problem it names is concrete (the classifier gives it a
         category other than the fallback) and none of the sender's open tickets is of that
-        category, or the sender has no open ticket at all: then it is a report, and is handled as one. A letter that
-        mentions «چند بار شکایت کردیم» around stray dogs, from someone whose only open ticket is a
+        category, or the sender has no open ticket at all: then it is a report, handled as one. A
+        letter that mentions «چند بار شکایت کردیم» around stray dogs, from someone whose only open ticket is a
         pothole, is a new report; «درخواستم به کجا رسید؟ با ۱۳۷ تماس گرفتم» is a status question.
         `known` caches the classification for the new request it may become."""
         open_tickets = [t for t in await tx.tickets.for_identity(identity.id) if t.status not in FINISHED]

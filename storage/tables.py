@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -290,3 +291,43 @@ class AbuseEventRow(Base):
     count: Mapped[int] = mapped_column(Integer)
     window_seconds: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ModelRetrainRow(Base):
+    """One attempt to retrain the classifier on operator corrections, and what came of it.
+
+    At most one row is `running` at a time (a partial unique index): two processes asked to
+    retrain at once both try to insert, and only one insert lands."""
+
+    __tablename__ = "model_retrains"
+    __table_args__ = (
+        Index(
+            "uq_model_retrains_running",
+            "outcome",
+            unique=True,
+            sqlite_where=text("outcome = 'running'"),
+            postgresql_where=text("outcome = 'running'"),
+        ),
+        Index("ix_model_retrains_outcome_id", "outcome", "id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    trigger: Mapped[str] = mapped_column(String(16))  # startup | schedule | panel
+    actor: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(16))  # running | accepted | refused | unchanged | failed
+    reason: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
+    base_version: Mapped[str] = mapped_column(String(64))  # shipped data + settings, no corrections
+    serving_version: Mapped[str] = mapped_column(String(64))
+    # What the shipped data + these corrections should give (how "already tried" is recognised),
+    # and the version of the model actually trained.
+    planned_version: Mapped[str | None] = mapped_column(String(64), index=True)
+    candidate_version: Mapped[str | None] = mapped_column(String(64), index=True)
+    corrections: Mapped[int] = mapped_column(Integer)
+    heldout_f1: Mapped[float | None] = mapped_column(Float)
+    dev_f1: Mapped[float | None] = mapped_column(Float)
+    serving_heldout_f1: Mapped[float | None] = mapped_column(Float)
+    serving_dev_f1: Mapped[float | None] = mapped_column(Float)
+    heldout_examples: Mapped[int | None] = mapped_column(Integer)
+    dev_examples: Mapped[int | None] = mapped_column(Integer)

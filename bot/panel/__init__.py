@@ -15,6 +15,7 @@ from bot.panel import (
     canned,
     digest_page,
     login,
+    model_page,
     needs,
     reports,
     ticket_actions,
@@ -71,6 +72,8 @@ def setup_panel(app: web.Application, sada: Sada) -> None:
     r.add_get("/needs.csv", needs.needs_csv, name="needs_csv")
     r.add_get("/digest", digest_page.digest_page, name="digest")
     r.add_get("/digest/email", digest_page.digest_email, name="digest_email")
+    r.add_get("/model", model_page.model_page, name="model")
+    r.add_post("/model/retrain", model_page.retrain, name="retrain")
     app.add_subapp("/panel/", panel_app)
     app.router.add_get("/panel", _to_panel)
 

@@ -22,6 +22,7 @@ class Permission(StrEnum):
     NOTE = "note"
     EDIT_CANNED = "edit_canned"
     MANAGE_USERS = "manage_users"
+    RETRAIN_MODEL = "retrain_model"  # see the classifier's scores and retrain it on corrections
 
 
 P = Permission
@@ -39,8 +40,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         }
     ),
     "staff": frozenset({P.VIEW_DEPARTMENT, P.CHANGE_STATUS, P.NOTE}),
-    "manager": frozenset({P.VIEW_ALL, P.VIEW_TRIAGE}),
-    "admin": frozenset({P.MANAGE_USERS, P.EDIT_CANNED}),
+    "manager": frozenset({P.VIEW_ALL, P.VIEW_TRIAGE, P.RETRAIN_MODEL}),
+    "admin": frozenset({P.MANAGE_USERS, P.EDIT_CANNED, P.RETRAIN_MODEL}),
 }
 # Actions on one ticket: allowed only to users who may also see that ticket.
 TICKET_ACTIONS = frozenset({P.RECLASSIFY, P.REASSIGN, P.MERGE, P.CHANGE_STATUS, P.NOTE})

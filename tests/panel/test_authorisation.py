@@ -29,6 +29,7 @@ MATRIX: list[tuple[str, str, dict[str, str], tuple[int, ...]]] = [
     ("POST", "/panel/canned", {"text": ""}, (400, 403, 403, 403, 400)),
     ("POST", "/panel/canned/999999/delete", {}, (404, 403, 403, 403, 404)),
     ("GET", "/panel/users", {}, (403, 403, 403, 403, 200)),
+    ("GET", "/panel/model", {}, (403, 403, 403, 200, 200)),
     ("POST", "/panel/users", {"username": "X!"}, (403, 403, 403, 403, 400)),
     ("POST", "/panel/users/nobody", {"active": "0"}, (403, 403, 403, 403, 404)),
 ]

@@ -79,5 +79,6 @@ def test_role_table() -> None:
     staff, manager = ROLE_PERMISSIONS["staff"], ROLE_PERMISSIONS["manager"]
     assert Permission.VIEW_ALL not in staff and Permission.RECLASSIFY not in staff
     assert {Permission.CHANGE_STATUS, Permission.NOTE} <= staff
-    assert not manager - {Permission.VIEW_ALL, Permission.VIEW_TRIAGE}  # managers only read
+    # Managers read, and may retrain the model.
+    assert not manager - {Permission.VIEW_ALL, Permission.VIEW_TRIAGE, Permission.RETRAIN_MODEL}
     assert ROLE_PERMISSIONS["admin"] >= {Permission.MANAGE_USERS}
