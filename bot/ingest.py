@@ -17,6 +17,7 @@ few, each with its own connection.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 
@@ -53,8 +54,10 @@ class GroupCommit:
 
     async def _commit(self, messages: list[InboundMessage]) -> list[ReceiveResult | Exception]:
         results: list[ReceiveResult | Exception]
-        # Classification is pure: done before the write lock, which then covers the store's work only.
-        understood = self._understand(messages)
+        # Classification is pure: done before the write lock, which then covers the store's work only,
+        # and in a worker thread, so the event loop keeps answering while the sentence encoder
+        # (tens of ms for an unsure message, in C without the GIL) re-examines a group.
+        understood = await asyncio.to_thread(self._understand, messages)
         async with self._store.transaction() as tx:
             if len(messages) == 1:
                 results = list(await self._gateway.receive_many(tx, messages, understood))
