@@ -240,22 +240,22 @@ class Gateway:
         «درخواستم برای چاله چی شد؟ هنوز چاله هست» refers to an earlier report. It is answered with
         the sender's status unless the problem it names is concrete (the classifier gives it a
         category other than the fallback) and none of the sender's open tickets is of that
-        category, or the sender has no open ticket at all: then it is a report, handled as one. A
-        letter that mentions «چند بار شکایت کردیم» around stray dogs, from someone whose only open ticket is a
-        pothole, is a new report; «درخواستم به کجا رسید؟ با ۱۳۷ تماس گرفتم» is a status question.
+        category, or the classifier is unsure and the sender has no open ticket at all: then it is
+        a report, handled as one. A letter that mentions «چند بار شکایت کردیم» around stray dogs,
+        from someone whose only open ticket is a pothole, is a new report;
+        «درخواستم به کجا رسید؟ با ۱۳۷ تماس گرفتم» is a status question.
         `known` caches the classification for the new request it may become."""
-        open_tickets = [t for t in await tx.tickets.for_identity(identity.id) if t.status not in FINISHED]
-        if not open_tickets:
-            # Nothing open to ask about: a long letter that says «بارها پیگیری کردیم» around its
-            # problem is that problem's report, even when the classifier is unsure what it is.
-            return True
         found = known.get(text)
         if found is None:
             found = known[text] = self._nlp.understand_many([text])[0]
-        category = found.classification.category
-        if category == self._settings.fallback_category:
-            return False
-        return not any(t.category == category for t in open_tickets)
+        decided = found.classification
+        open_tickets = [t for t in await tx.tickets.for_identity(identity.id) if t.status not in FINISHED]
+        if decided.category == self._settings.fallback_category:
+            # A confident `general` is a question about an earlier report («شکایتی که دادم چی شد؟»).
+            # An unsure one from someone with nothing open to ask about may be a letter that says
+            # «بارها پیگیری کردیم» around a problem the classifier cannot name: it is recorded.
+            return decided.needs_review and not open_tickets
+        return not any(t.category == decided.category for t in open_tickets)
 
     async def _status(
         self, tx: Transaction, intent: Intent, identity: Identity

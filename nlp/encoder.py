@@ -95,7 +95,12 @@ class CachedEncoder:
         fresh: dict[str, np.ndarray] = {}
         if missing:
             computed = self._encoder.encode([t for _, t in missing])
-            fresh = {key: v.astype(np.float32) for (key, _), v in zip(missing, computed, strict=True)}
+            # Rounded as the shipped table stores them: a vector is the same whether it was read
+            # or computed, so training gives the same weights either way.
+            fresh = {
+                key: v.astype(np.float16).astype(np.float32)
+                for (key, _), v in zip(missing, computed, strict=True)
+            }
             if remember:
                 table.update(fresh)
         if not keys:

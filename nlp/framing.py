@@ -67,6 +67,7 @@ _PHRASES: tuple[str, ...] = (
     r"با آرزوی (?:توفیق|موفقیت|سلامتی)(?: (?:روزافزون|برای شما))?",
 )
 
+FRAMING_PHRASES = _PHRASES  # part of the model's version: edited formulas retrain it
 _FORMULAS = re.compile(
     r"(?<!\w)(?:" + "|".join(p.replace("_", " ?") for p in _PHRASES) + r")(?!\w)",
 )

@@ -38,6 +38,7 @@ from nlp.dataset import Example, fingerprint, load_split
 from nlp.encoder import SentenceEncoder, load_encoder
 from nlp.features import Features, FeatureSettings
 from nlp.finglish import DEFAULT_LEXICON_PATH
+from nlp.framing import FRAMING_PHRASES
 from nlp.normalizer import Normalizer
 from nlp.second_stage import SecondStage, fit_head
 from nlp.urgency import UrgencyDetector
@@ -85,8 +86,10 @@ def expected_version(
     extra_examples: Iterable[Example] = (),
     settings: TrainSettings | None = None,
     tuning: Iterable[Example] = (),
+    encoder: str | None = None,
 ) -> str:
-    """The version a model trained on these examples (settings, lexicons, tuning set) will carry."""
+    """The version a model trained on these examples (settings, lexicons, tuning set, the
+    second stage's encoder if it gets one) will carry."""
     settings = settings or TrainSettings()
     # The Finglish lexicon shapes the normalised text the features are computed from, so an
     # edited lexicon must retrain the model too.
@@ -99,8 +102,20 @@ def expected_version(
             "tuning": fingerprint(tuning),
             "settings": settings.as_dict(),
             "lexicon": lexicon,
+            # What the features read depends on the framing formulas: edited, they retrain.
+            "framing": hashlib.sha256("\n".join(FRAMING_PHRASES).encode("utf-8")).hexdigest()[:12],
+            "encoder": encoder,
         },
     )
+
+
+def _stage_encoder(
+    settings: TrainSettings, tuning: Sequence[Example], encoder: SentenceEncoder | None
+) -> SentenceEncoder | None:
+    """The encoder the second stage will be fitted with (None: the model gets one stage)."""
+    if not settings.second_stage or not tuning:
+        return None
+    return encoder if encoder is not None else load_encoder()
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +174,8 @@ class Model:
         self._encoder = encoder if second_stage is not None else None
         if second_stage is not None and encoder is None:
             log.warning("model %s: no sentence encoder, so no second stage", version)
-        # Without its encoder the model decides on the first stage alone, with that stage's rule.
-        self._rule_alone = second_stage.route_rule if second_stage is not None else rule
+        # Without its encoder the model decides on its first stage alone, with the same abstain
+        # rule (fitted on both stages, it is the stricter one for the first alone).
 
     @property
     def version(self) -> str:
@@ -188,7 +203,11 @@ class Model:
         routed = stage.routed(probs)
         rows = np.flatnonzero(routed)
         if len(rows):
-            vectors = self._encoder.encode([normalized[int(i)] for i in rows])
+            try:
+                vectors = self._encoder.encode([normalized[int(i)] for i in rows])
+            except Exception as exc:  # noqa: BLE001 - a broken engine must not stop routing
+                log.error("second stage unavailable (%s): deciding on the first stage", type(exc).__name__)
+                return probs, np.zeros(len(normalized), dtype=bool)
             probs[rows] = stage.fuse(probs[rows], vectors)
         return probs, routed
 
@@ -206,7 +225,7 @@ class Model:
         if not normalized:
             return []
         probs, _ = self.final_probabilities(normalized)
-        rule = self.rule if self._encoder is not None else self._rule_alone
+        rule = self.rule
         order = np.argsort(-probs, axis=1, kind="stable")[:, :TOP_K]
         results = []
         for row, text in enumerate(normalized):
@@ -318,6 +337,10 @@ class Model:
                 encoder=str(st["encoder"]),
             )
             encoder = (encoder or load_encoder()) if second_stage else None
+            if encoder is not None and encoder.name != second.encoder:
+                raise ModelError(
+                    f"model artifact {path} has a second stage for {second.encoder}, not {encoder.name}"
+                )
         return cls(
             features=features,
             coef=arrays["coef"],
@@ -412,7 +435,8 @@ def train(
     if unknown:
         raise ModelError(f"examples with categories outside the taxonomy: {', '.join(map(str, unknown))}")
     tune = [e for e in tuning if e.category in departments]
-    version = expected_version(base, extra, settings, tune)
+    encoder = _stage_encoder(settings, tune, encoder)
+    version = expected_version(base, extra, settings, tune, encoder.name if encoder else None)
     normalizer = normalizer or Normalizer()
     rows = sorted(
         [(e.category or "", e.text, 1.0) for e in base]
@@ -453,7 +477,7 @@ def train(
             index.get(fallback_category, -1),
             settings,
             _TrainingRows(texts, y, w, len(classes)),
-            encoder if encoder is not None or not settings.second_stage else load_encoder(),
+            encoder,
         )
         fitted, temperature, fit, second, tuned = tuning_result
         if progress:
@@ -488,7 +512,7 @@ def train(
         info=info,
         normalizer=normalizer,
         second_stage=second,
-        encoder=encoder if encoder is not None else (load_encoder() if second is not None else None),
+        encoder=encoder if second is not None else None,
     )
 
 
@@ -591,7 +615,12 @@ def train_shipped(
 
 def shipped_version(extra_examples: Iterable[Example] = (), settings: TrainSettings | None = None) -> str:
     """The version `train_shipped` gives for these corrections."""
-    return expected_version(load_split("train"), extra_examples, settings, load_split("dev"))
+    settings = settings or TrainSettings()
+    tuning = load_split("dev")
+    encoder = _stage_encoder(settings, tuning, None)
+    return expected_version(
+        load_split("train"), extra_examples, settings, tuning, encoder.name if encoder else None
+    )
 
 
 def load_or_train(

@@ -57,6 +57,7 @@ _BARE_KINDS = frozenset({"neighbourhood", "landmark", "square"})
 
 _FUZZY_CACHE = 20_000  # remembered fuzzy place lookups before the memo starts over
 _NAME_WORD = re.compile(r"\w+")
+_MISSING = object()  # "not in the fuzzy memo" (None is a remembered "no match")
 
 
 def place_key(text: str) -> str:
@@ -168,8 +169,10 @@ class Gazetteer:
         key = place_key(name)
         if key in self._by_key:
             return self._by_key[key], 100.0
-        if key in self._fuzzy:
-            return self._fuzzy[key]
+        # One lookup: another thread may clear the memo between a membership test and a read.
+        memo = self._fuzzy.get(key, _MISSING)
+        if memo is not _MISSING:
+            return memo  # type: ignore[return-value]
         best = process.extractOne(key, self._keys, scorer=fuzz.ratio, score_cutoff=self._min_score)
         found = (self._by_key[best[0]], float(best[1])) if best else None
         # Street names repeat from report to report: remember fuzzy answers (bounded).

@@ -54,6 +54,11 @@ def fit_head(
     clf.fit(vectors, y, sample_weight=weights)
     coef = np.zeros((classes, vectors.shape[1]), dtype=np.float32)
     intercept = np.full(classes, -1e4, dtype=np.float32)  # a class the head never saw stays unlikely
-    coef[clf.classes_] = clf.coef_
-    intercept[clf.classes_] = clf.intercept_
+    if len(clf.classes_) == 2:
+        # A binary fit has one row for the second class's log-odds: as a softmax, ±half of it.
+        rows, offsets = np.vstack([-clf.coef_, clf.coef_]) / 2, np.array([-1, 1]) * clf.intercept_ / 2
+    else:
+        rows, offsets = clf.coef_, clf.intercept_
+    coef[clf.classes_] = rows
+    intercept[clf.classes_] = offsets
     return coef, intercept

@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nlp.calibration import AbstainRule
 from nlp.dataset import load_split
 from nlp.encoder import DEFAULT_CACHE_PATH, CachedEncoder, E5Encoder, SentenceEncoder
-from nlp.model import Model
+from nlp.model import Model, ModelError
 from nlp.normalizer import Normalizer
+from nlp.second_stage import SecondStage, fit_head
 
 from .conftest import DEPARTMENTS
 
@@ -78,3 +80,39 @@ def test_only_unsure_or_general_messages_reach_the_encoder(recorded: tuple[Model
     # Confident first-stage answers are left exactly as they were; re-asked ones move.
     assert np.array_equal(final[~routed], first[~routed])
     assert not np.allclose(final[routed], first[routed])
+
+
+class _Broken:
+    """The shipped encoder's name, but an engine that fails (a bad build, a missing weights file)."""
+
+    name = E5Encoder.name
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        raise OSError("engine failed to load")
+
+
+def test_a_broken_engine_leaves_routing_to_the_first_stage(trained: tuple[Model, str, Path]) -> None:
+    texts = [e.text for e in load_split("heldout")[::6]]
+    broken = Model.load(trained[2], DEPARTMENTS, encoder=_Broken())
+    alone = Model.load(trained[2], DEPARTMENTS, second_stage=False)
+    assert [r.category for r in broken.classify_many(texts)] == [
+        r.category for r in alone.classify_many(texts)
+    ]
+
+
+def test_an_artifact_fitted_for_another_encoder_is_refused(trained: tuple[Model, str, Path]) -> None:
+    class Other(_Broken):
+        name = "another/encoder"
+
+    with pytest.raises(ModelError, match="another/encoder"):
+        Model.load(trained[2], DEPARTMENTS, encoder=Other())
+
+
+def test_a_head_fitted_on_two_classes_still_tells_them_apart() -> None:
+    rng = np.random.default_rng(7)
+    vectors = np.vstack([rng.normal(1.0, 0.3, (20, 4)), rng.normal(-1.0, 0.3, (20, 4))])
+    y = np.array([0] * 20 + [2] * 20)
+    coef, intercept = fit_head(vectors, y, np.ones(len(y)), classes=3, seed=1)
+    probs = SecondStage(coef, intercept, 0.5, AbstainRule(0.8, 0.0), 0, "x").probabilities(vectors)
+    assert probs.argmax(axis=1).tolist() == y.tolist()
+    assert probs[:, 1].max() < 1e-6
