@@ -625,11 +625,6 @@ def _families_differ(a: _Where, b: _Where) -> bool:
     return False
 
 
-def problem_similarity(a: DuplicateCandidate, b: DuplicateCandidate) -> float:
-    """0..1: how much of one problem two reports describe (their places aside)."""
-    return _problem(_profile(a.normalized_text, a.place), _profile(b.normalized_text, b.place))
-
-
 def _problem(a: _Profile, b: _Profile) -> float:
     if a.heads.isdisjoint(b.heads):
         return 0.0
