@@ -3,6 +3,7 @@
 `FloodGuard.receive` wraps the ingest path. Each (channel, address) may send `max_messages`
 within `window_seconds`; beyond that a message is answered as handled (2xx, so the provider does
 not retry it), not stored, and no reply is queued — replying would double the flood and the bill.
+Only stored messages count; a delivery that failed or repeats a stored message does not.
 The first message over the limit in an episode writes one row to `abuse_events` (operators see
 who and how much); later ones only count. Counting is in memory, per process: with N `sada
 serve` processes behind a balancer a sender gets at most N times the limit, which still keeps
@@ -65,27 +66,49 @@ class FloodGuard:
         # Least recently accepted first: the front is where idle senders are.
         self._seen: OrderedDict[tuple[str, str], deque[datetime]] = OrderedDict()
         self._dropped: dict[tuple[str, str], int] = {}
+        self._in_flight: dict[tuple[str, str], int] = {}  # passed on, not answered yet
 
     async def receive(self, message: InboundMessage) -> ReceiveResult:
-        """Pass the message on, or drop it when its sender is over the limit."""
+        """Pass the message on, or drop it when its sender is over the limit.
+
+        Only messages stored count: a delivery that failed (503, the provider retries) or a repeat
+        of a message already stored (the provider retrying a batch) must not use up the sender's
+        allowance, or a retried message would be dropped once it finally could be stored.
+        Messages still in flight hold a place, so concurrent deliveries cannot overshoot it."""
         if not self._settings.enabled:
             return await self._inner(message)
         key = (message.channel, message.address)
         now = self._clock.now()
         self._forget_idle(now)
         times = self._seen.get(key)
+        if times is not None:
+            while times and now - times[0] >= self._window:
+                times.popleft()
+        counted = len(times) if times else 0
+        in_flight = self._in_flight.get(key, 0)
+        if not counted and not in_flight:
+            self._dropped.pop(key, None)  # a quiet window: a new episode will be recorded anew
+        if counted + in_flight >= self._settings.max_messages:
+            await self._over_limit(key, counted + in_flight, now)
+            return ReceiveResult(intent=FLOODED, duplicate=False, dropped=True)
+        self._in_flight[key] = in_flight + 1
+        try:
+            result = await self._inner(message)
+        finally:
+            left = self._in_flight[key] - 1
+            if left:
+                self._in_flight[key] = left
+            else:
+                del self._in_flight[key]
+        if result.duplicate:
+            return result
+        # Stored: it counts from when it arrived (the sender may have been forgotten meanwhile).
+        times = self._seen.get(key)
         if times is None:
             times = self._seen[key] = deque()
-        while times and now - times[0] >= self._window:
-            times.popleft()
-        if not times:
-            self._dropped.pop(key, None)
-        if len(times) >= self._settings.max_messages:
-            await self._over_limit(key, len(times), now)
-            return ReceiveResult(intent=FLOODED, duplicate=False)
         times.append(now)
         self._seen.move_to_end(key)
-        return await self._inner(message)
+        return result
 
     @property
     def tracked(self) -> int:

@@ -50,7 +50,7 @@ class GroupCommit:
 
     async def receive(self, message: InboundMessage) -> ReceiveResult:
         """Handle `message` exactly once; returns after the commit that holds it."""
-        return await self._batcher.submit(message)
+        return await self._batcher.submit(message.storable())
 
     async def _commit(self, messages: list[InboundMessage]) -> list[ReceiveResult | Exception]:
         results: list[ReceiveResult | Exception]
@@ -59,6 +59,10 @@ class GroupCommit:
         # (tens of ms for an unsure message, in C without the GIL) re-examines a group.
         understood = await asyncio.to_thread(self._understand, messages)
         async with self._store.transaction() as tx:
+            # Take the write lock now (SQLite: BEGIN IMMEDIATE), outside any savepoint: a lock held
+            # elsewhere then fails the group once, after one busy timeout, instead of failing it
+            # inside the savepoint and again for each message stored alone.
+            await tx.session.connection()
             if len(messages) == 1:
                 results = list(await self._gateway.receive_many(tx, messages, understood))
             else:

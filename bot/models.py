@@ -6,7 +6,8 @@ depend on this module without depending on each other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -106,6 +107,65 @@ class InboundMessage:
     button: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] | None = None
+
+    def storable(self) -> InboundMessage:
+        """This message with every string encodable as UTF-8 (see `storable_text`); itself if it is."""
+        strings = [self.channel, self.address, self.provider_message_id, self.text]
+        strings += [s for s in (self.contact_phone, self.display_name, self.button) if s is not None]
+        strings += [part for a in self.attachments for part in (a.kind, a.reference, a.caption or "")]
+        if not any(_LONE_SURROGATE.search(s) for s in strings) and not _has_lone_surrogate(self.meta):
+            return self
+        return replace(
+            self,
+            channel=storable_text(self.channel),
+            address=storable_text(self.address),
+            provider_message_id=storable_text(self.provider_message_id),
+            text=storable_text(self.text),
+            contact_phone=_storable_or_none(self.contact_phone),
+            display_name=_storable_or_none(self.display_name),
+            button=_storable_or_none(self.button),
+            attachments=tuple(
+                Attachment(storable_text(a.kind), storable_text(a.reference), _storable_or_none(a.caption))
+                for a in self.attachments
+            ),
+            meta=storable_value(self.meta),
+            raw=None if self.raw is None else storable_value(self.raw),
+        )
+
+
+# A surrogate code point alone (a JSON "\ud800" escape without its pair) is not text: it cannot be
+# encoded as UTF-8, so the database driver would refuse the whole message.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable_text(text: str) -> str:
+    """`text` with each lone surrogate replaced by U+FFFD (the replacement character)."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def _storable_or_none(text: str | None) -> str | None:
+    return None if text is None else storable_text(text)
+
+
+def storable_value(value: Any) -> Any:
+    """A decoded JSON value with `storable_text` applied to every string, keys included."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, dict):
+        return {storable_value(k): storable_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable_value(v) for v in value]
+    return value
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
 
 
 # `InboundMessage.meta` key: for a message whose provider sends no id, the id the same content had
@@ -223,3 +283,6 @@ class ReceiveResult:
     duplicate: bool
     ticket_code: str | None = None
     replies: int = 0
+    # Not stored, on purpose (the sender is over the flood limit): answered 2xx so the provider
+    # does not retry, and reported to the caller as refused, never as accepted.
+    dropped: bool = False

@@ -14,7 +14,7 @@ below the configured threshold marks the request for operator review.
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -27,7 +27,7 @@ from channels.base import Channel, ChannelState, OnInbound
 from channels.hotline_feed import FeedFollower
 from channels.phone import PhoneError, canonical_mobile
 from channels.redaction import hide_secret
-from channels.webhook import BadPayload, decode_json, read_body, refused, secret_matches
+from channels.webhook import BadPayload, TooDeep, decode_json, read_body, refused, secret_matches
 
 log = logging.getLogger(__name__)
 
@@ -103,13 +103,17 @@ def split_batch(body: bytes) -> list[Any]:
     if not text:
         raise BadPayload("empty body")
     try:
-        whole = json.loads(text.decode("utf-8"))
+        text.decode("utf-8")
     except UnicodeDecodeError:
         raise BadPayload("body is not UTF-8") from None
-    except ValueError:
+    try:
+        whole = decode_json(text)
+    except TooDeep:
+        raise
+    except BadPayload:
         whole = None
         if b"\n" not in text:
-            raise BadPayload("malformed JSON") from None
+            raise
     if whole is not None:
         return whole if isinstance(whole, list) else [whole]
     items: list[Any] = []
@@ -162,32 +166,47 @@ class HotlineChannel:
                 items = split_batch(await read_body(request, MAX_BATCH_BYTES))
             except BadPayload as exc:
                 return refused(exc)
-            accepted, duplicates, errors = 0, 0, []
-            for index, item in enumerate(items):
-                try:
-                    if isinstance(item, BadPayload):
-                        raise item
-                    message = self.parse(item)
-                except BadPayload as exc:
-                    errors.append({"index": index, "error": str(exc)})
-                    continue
-                try:
-                    result = await on_inbound(message)
-                except Exception as exc:  # not stored: say so, the sender retries (idempotent on call id)
-                    log.error("channel=%s record not stored: %s", self.name, type(exc).__name__)
-                    return web.json_response(
-                        {"status": "unavailable", "accepted": accepted, "duplicates": duplicates}, status=503
-                    )
-                duplicates += result.duplicate
-                accepted += not result.duplicate
-            body = {"accepted": accepted, "duplicates": duplicates, "errors": errors}
-            if errors:
-                log.warning("channel=%s refused %d of %d records", self.name, len(errors), len(items))
-            return web.json_response(
-                {"status": "error" if errors else "ok", **body}, status=400 if errors else 200
-            )
+            return await self._store_batch(items, on_inbound)
 
         return [web.post(f"/hotline/{self.name}/records", records)]
+
+    async def _store_batch(self, items: list[Any], on_inbound: OnInbound) -> web.Response:
+        """Store every record that can be; each one that cannot is reported by its index.
+
+        Records go in together (they share the group commits) and fail alone: a record that cannot
+        be parsed is refused (400), one over the flood limit is refused as such, and one the store
+        could not take makes the answer 503 so the sender retries the batch (idempotent on call id).
+        `accepted` counts only records now committed."""
+        errors: list[dict[str, object]] = []
+        parsed: list[tuple[int, InboundMessage]] = []
+        for index, item in enumerate(items):
+            try:
+                if isinstance(item, BadPayload):
+                    raise item
+                parsed.append((index, self.parse(item)))
+            except BadPayload as exc:
+                errors.append({"index": index, "error": str(exc)})
+        outcomes = await asyncio.gather(*(on_inbound(m) for _, m in parsed), return_exceptions=True)
+        accepted = duplicates = 0
+        unstored: list[dict[str, object]] = []
+        for (index, _), outcome in zip(parsed, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                log.error("channel=%s record not stored: %s", self.name, type(outcome).__name__)
+                unstored.append({"index": index, "error": "not stored, try again"})
+            elif outcome.dropped:
+                errors.append({"index": index, "error": "flood limit: not stored"})
+            else:
+                duplicates += outcome.duplicate
+                accepted += not outcome.duplicate
+        errors.sort(key=lambda e: int(str(e["index"])))
+        body: dict[str, object] = {"accepted": accepted, "duplicates": duplicates, "errors": errors}
+        if unstored:
+            body["unavailable"] = unstored
+            return web.json_response({"status": "unavailable", **body}, status=503)
+        if errors:
+            log.warning("channel=%s refused %d of %d records", self.name, len(errors), len(items))
+            return web.json_response({"status": "error", **body}, status=400)
+        return web.json_response({"status": "ok", **body})
 
     async def run(self, on_inbound: OnInbound) -> None:
         """Follow the configured NDJSON file or directory, if any."""

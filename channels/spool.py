@@ -54,8 +54,13 @@ class Spool:
         lines = "".join(_line(m) for m in messages)
         if not lines:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as f:
+        if not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, mode=0o700)
+            self.path.parent.chmod(0o700)  # mkdir's mode is masked by the umask
+        # Citizens' messages: readable by this user only, whatever the umask.
+        with os.fdopen(
+            os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a", encoding="utf-8"
+        ) as f:
             f.write(lines)
             f.flush()
             os.fsync(f.fileno())
@@ -66,7 +71,8 @@ class Spool:
             self.path.unlink(missing_ok=True)
             return
         temporary = self.path.with_name(self.path.name + ".tmp")
-        with temporary.open("w", encoding="utf-8") as f:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        with os.fdopen(os.open(temporary, flags, 0o600), "w", encoding="utf-8") as f:
             f.writelines(_line(m) for m in messages)
             f.flush()
             os.fsync(f.fileno())

@@ -117,7 +117,10 @@ def inbound_from_update(
     phone = None
     contact = message.contact
     # Only the sender's own number counts: a forwarded contact card is somebody else's.
-    if contact is not None and contact.user_id in (None, message.from_user.id):
+    # Telegram sets `user_id` when the contact is a Telegram user; a card without it (typed in, or
+    # shared from the address book) proves nothing, and linking on it would let a stranger answer
+    # the owner's surveys.
+    if contact is not None and contact.user_id is not None and contact.user_id == message.from_user.id:
         phone = maybe_mobile(contact.phone_number)
     location = None
     if message.location is not None:
@@ -228,7 +231,16 @@ class TelegramChannel:
             # Mapping can fail too on a structurally odd update (e.g. "chat": null): still a 400.
             return inbound_from_update(update, self.name, self._keyboard)
         # OverflowError/OSError: a "date" beyond what the platform's time_t holds (found by fuzzing).
-        except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
+        # RecursionError: nesting no update has (decode_json refuses it first; this is the backstop).
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+            AttributeError,
+            OverflowError,
+            OSError,
+            RecursionError,
+        ) as exc:
             raise BadPayload(f"malformed update ({type(exc).__name__})") from None
 
     def routes(self, on_inbound: OnInbound) -> Sequence[web.RouteDef]:
@@ -247,10 +259,12 @@ class TelegramChannel:
             if message is None:
                 return ignored("nothing for us in this update")
             try:
-                await on_inbound(message)
+                result = await on_inbound(message)
             except Exception as exc:  # not committed: a non-2xx makes Telegram deliver it again
                 log.error("channel=%s update not stored: %s", self.name, type(exc).__name__)
                 return web.json_response({"status": "unavailable"}, status=503)
+            if result.dropped:  # 2xx all the same: a redelivery would be dropped again
+                return ignored("flood limit: not stored")
             self._answer_callback(message)
             return web.json_response({"status": "ok"})
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,12 +19,14 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from bot.models import InboundMessage, ReceiveResult
+from bot.models import InboundMessage, ReceiveResult, storable_value
 from channels.redaction import hide_secret
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
+MAX_DEPTH = 32  # a Telegram update nests 5 levels deep; generous, far below Python's recursion limit
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class BadPayload(Exception):
@@ -32,6 +35,10 @@ class BadPayload(Exception):
 
 class PayloadTooLarge(BadPayload):
     """The body exceeds the cap; answered with 413."""
+
+
+class TooDeep(BadPayload):
+    """JSON nested deeper than anything a provider sends; answered with 400."""
 
 
 def secret_matches(given: str | None, expected: str) -> bool:
@@ -88,11 +95,38 @@ def _scalar(value: Any) -> str:
 
 
 def decode_json(body: bytes) -> Any:
-    """Parse a UTF-8 JSON body or raise BadPayload."""
+    """Parse a UTF-8 JSON body or raise BadPayload.
+
+    Nesting deeper than `MAX_DEPTH` is refused (no provider nests so deep, and Python's parser
+    and every recursive walk after it would raise RecursionError). A lone surrogate escape
+    ("\\ud800" without its pair) becomes U+FFFD: the rest of the message is still the citizen's."""
     try:
-        return json.loads(body.decode("utf-8"))
+        value = json.loads(body.decode("utf-8"))
+    except RecursionError:
+        raise TooDeep(f"JSON nested deeper than {MAX_DEPTH} levels") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadPayload("malformed JSON") from exc
+    if too_deep(value):
+        raise TooDeep(f"JSON nested deeper than {MAX_DEPTH} levels")
+    # Strict UTF-8 decoding leaves only escapes as a way in for a surrogate: look for those first.
+    return storable_value(value) if _SURROGATE_ESCAPE.search(body) else value
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether arrays and objects in `value` nest more than `limit` levels (without recursing)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def decode_form(body: bytes) -> dict[str, str]:
@@ -157,6 +191,8 @@ def json_ok(result: ReceiveResult | None) -> web.StreamResponse:
     """A JSON acknowledgement (what most providers accept)."""
     if result is None:
         return ignored("not a message")
+    if result.dropped:
+        return ignored("flood limit: not stored")
     return web.json_response({"status": "ok", "duplicate": result.duplicate})
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -25,21 +27,53 @@ def sqlite_file(url: str) -> Path | None:
     return Path(path) if path and ":memory:" not in path else None
 
 
+FILE_MODE = 0o600  # the database holds citizens' phone numbers and messages: owner only
+FOLDER_MODE = 0o700
+
+
 def make_engine(
     url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 10, echo: bool = False
 ) -> AsyncEngine:
-    """Create the async engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+    """Create the async engine; SQLite gets WAL, foreign keys and a busy timeout on every connection.
+
+    Statement parameters are never logged (`hide_parameters`), whatever `echo` says: they are
+    phone numbers, messages and session ids."""
     if is_sqlite(url):
         if (path := sqlite_file(url)) is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_database_file(path)
         engine = create_async_engine(
-            url, echo=echo, connect_args={"timeout": busy_timeout_ms / 1000}, pool_size=pool_size
+            url,
+            echo=echo,
+            hide_parameters=True,
+            connect_args={"timeout": busy_timeout_ms / 1000},
+            pool_size=pool_size,
         )
         _install_sqlite_pragmas(engine, busy_timeout_ms)
         return engine
     return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        url,
+        echo=echo,
+        hide_parameters=True,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
     )
+
+
+def private_database_file(path: Path) -> None:
+    """Make the SQLite file (and a folder we create for it) readable by this user only, whatever
+    the umask. SQLite creates `-wal`, `-shm` with the database file's mode, so they follow; files
+    an older version left readable by others are narrowed too."""
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(parents=True, mode=FOLDER_MODE)
+        folder.chmod(FOLDER_MODE)  # mkdir's mode is masked by the umask
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    os.close(fd)
+    for existing in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            if existing.stat().st_mode & 0o077:
+                existing.chmod(FILE_MODE)
 
 
 READ_ONLY = "sada_read_only"  # execution option: this connection will not write

@@ -18,7 +18,7 @@ from storage.schema import SchemaState, ensure_ready, upgrade
 from storage.surveys import SurveyRepository
 from storage.tickets import TicketRepository
 from storage.users import UserRepository
-from storage.write_lock import ProcessWriteLock, lock_path_for
+from storage.write_lock import ProcessWriteLock, StoreBusy, lock_path_for
 
 
 @dataclass(slots=True)
@@ -43,6 +43,9 @@ class Store:
         # SQLite has one writer at a time; queueing writers here (FIFO) instead of on the file's
         # busy timeout keeps a busy ingest from starving the outbox until "database is locked".
         self._write_lock = asyncio.Lock() if is_sqlite(str(engine.url)) else None
+        # A writer waits at most this long for its turn in that queue, as for SQLite's own lock:
+        # behind a lock held from outside, each writer ahead would otherwise add its own busy wait.
+        self._busy_seconds = busy_timeout_ms / 1000
         # Between processes sharing the file, a lock file hands the write lock over at once.
         lock_path = lock_path_for(str(engine.url))
         self._process_lock = (
@@ -66,11 +69,27 @@ class Store:
     async def transaction(self) -> AsyncIterator[Transaction]:
         """A unit of work: commits when the block ends, rolls back if it raises."""
         async with (
-            self._write_lock or nullcontext(),
+            self._queued_writer(),
             self._process_lock.held() if self._process_lock is not None else nullcontext(),
             self._unit() as tx,
         ):
             yield tx
+
+    @asynccontextmanager
+    async def _queued_writer(self) -> AsyncIterator[None]:
+        """This process's turn to write on SQLite (FIFO); StoreBusy after the busy timeout."""
+        if self._write_lock is None:
+            yield
+            return
+        try:
+            async with asyncio.timeout(self._busy_seconds or None):
+                await self._write_lock.acquire()
+        except TimeoutError:
+            raise StoreBusy("the database's writers are queued behind a lock held too long") from None
+        try:
+            yield
+        finally:
+            self._write_lock.release()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Transaction]:

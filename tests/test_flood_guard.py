@@ -4,6 +4,7 @@ quiet window. The end-to-end flood test (real HTTP, both stores) is tests/robust
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -108,3 +109,67 @@ async def test_after_a_quiet_window_a_flooder_starts_a_new_episode(store: Store)
     async with store.transaction() as tx:
         events = await AbuseRepository(tx.session).events(address=flooder)
     assert len(events) == 2  # the second episode is recorded again
+
+
+class Failing:
+    """The ingest path while the store refuses writes: every message raises, nothing is stored."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    async def __call__(self, message: InboundMessage) -> ReceiveResult:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ConnectionError("store unavailable")
+        return ReceiveResult(intent="new_request", duplicate=False)
+
+
+async def test_deliveries_that_failed_do_not_count_toward_the_limit(store: Store) -> None:
+    """The provider retries a message the store could not take (503); once the store is back the
+    message is stored, however many failed tries came before, and nobody is called a flooder."""
+    clock, inner = ManualClock(START), Failing(failures=30)
+    guard = FloodGuard(store, FloodSettings(max_messages=20, window_seconds=60), clock, inner)
+    for _ in range(30):
+        with pytest.raises(ConnectionError):
+            await guard.receive(sms("+989121111111"))
+        clock.advance(timedelta(seconds=1))
+    result = await guard.receive(sms("+989121111111"))
+    assert result.intent == "new_request"
+    async with store.read() as tx:
+        assert await AbuseRepository(tx.session).events() == []
+
+
+async def test_repeats_of_a_stored_message_do_not_count(store: Store) -> None:
+    """A batch retried whole (the hotline) repeats messages already stored: they are answered as
+    duplicates and do not use up the sender's allowance."""
+
+    async def duplicate(message: InboundMessage) -> ReceiveResult:
+        return ReceiveResult(intent="new_request", duplicate=True)
+
+    clock = ManualClock(START)
+    guard = FloodGuard(store, FloodSettings(max_messages=3, window_seconds=60), clock, duplicate)
+    results = [await guard.receive(sms("+989121111111")) for _ in range(10)]
+    assert [r.intent for r in results] == ["new_request"] * 10
+
+
+async def test_concurrent_deliveries_cannot_overshoot_the_limit(store: Store) -> None:
+    """Messages still being stored hold their place: 50 at once from one sender, limit 20."""
+    release = asyncio.Event()
+    passed = 0
+
+    async def slow(message: InboundMessage) -> ReceiveResult:
+        nonlocal passed
+        passed += 1
+        await release.wait()
+        return ReceiveResult(intent="new_request", duplicate=False)
+
+    guard = FloodGuard(store, FloodSettings(max_messages=20, window_seconds=60), ManualClock(START), slow)
+    tasks = [asyncio.create_task(guard.receive(sms("+989121111111"))) for _ in range(50)]
+    pending: set[asyncio.Task[ReceiveResult]] = set(tasks)
+    while len(tasks) - len(pending) < 30:  # the 30 over the limit are answered while 20 are in flight
+        _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+    release.set()
+    results = await asyncio.gather(*tasks)
+    assert passed == 20
+    assert sum(r.dropped for r in results) == 30
