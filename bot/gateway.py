@@ -19,6 +19,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from bot.clock import Clock
+from bot.code_lookups import SENDER_GUESSING, CodeLookups, CodeLookupSettings, Trip
 from bot.config import GatewaySettings
 from bot.intent import Intent, IntentKind, detect
 from bot.lifecycle import Lifecycle
@@ -37,6 +38,8 @@ from bot.taxonomy import Taxonomy
 from bot.tracking import is_valid
 from bot.understanding import Understander, Understanding
 from bot.workdays import WorkCalendar
+from channels.phone import masked
+from storage.abuse import AbuseRepository
 from storage.citizens import Caller
 from storage.outbox import Queued
 from storage.store import Store, Transaction
@@ -73,6 +76,7 @@ class Gateway:
         *,
         calendar: WorkCalendar = WorkCalendar(),  # noqa: B008 - frozen, shared safely
         on_commit: Callable[[], None] | None = None,
+        code_lookups: CodeLookupSettings = CodeLookupSettings(),  # noqa: B008 - frozen, shared safely
     ) -> None:
         self._store = store
         self._life = lifecycle
@@ -81,9 +85,11 @@ class Gateway:
         self._on_commit = on_commit or (lambda: None)
         self._nlp = understander
         self._requests = NewRequests(understander, lifecycle, taxonomy, settings, clock, calendar)
+        self._lookups = CodeLookups(code_lookups, clock)
 
     async def receive(self, msg: InboundMessage) -> ReceiveResult:
         """Handle one inbound message exactly once; a repeated delivery changes nothing."""
+        msg = msg.storable()
         async with self._store.transaction() as tx:
             result = await self.receive_in(tx, msg)
         if not result.duplicate:
@@ -205,7 +211,7 @@ class Gateway:
                     replies.append(self._life.reply(identity, "courtesy"))
                     result = ReceiveResult(intent=intent.kind, duplicate=False, replies=1)
                 case IntentKind.STATUS_QUERY:
-                    result, ticket_id = await self._status(tx, intent, identity)
+                    result, ticket_id = await self._status(tx, msg, intent, identity)
                 case IntentKind.SURVEY_ANSWER:
                     result, ticket_id = await self._survey_answer(tx, intent, identity, texts[i])
                 case IntentKind.LOCATION:
@@ -258,8 +264,13 @@ class Gateway:
         return not any(t.category == decided.category for t in open_tickets)
 
     async def _status(
-        self, tx: Transaction, intent: Intent, identity: Identity
+        self, tx: Transaction, msg: InboundMessage, intent: Intent, identity: Identity
     ) -> tuple[ReceiveResult, int | None]:
+        """Answer a status question: the sender's own tickets, or the ticket a code names.
+
+        Lookups that miss are limited (bot.code_lookups): while the sender or the whole city is
+        over the limit, a code that is not the asker's own gets the "try later or call 137" reply,
+        whether a ticket has it or not (it is looked up only to tell the asker's own apart)."""
         if intent.code is None:
             tickets = await tx.tickets.for_identity(identity.id)
             if not tickets:
@@ -277,7 +288,23 @@ class Gateway:
             return ReceiveResult(
                 intent=intent.kind, duplicate=False, ticket_code=latest.tracking_code, replies=1
             ), latest.id
-        ticket = await tx.tickets.by_code(intent.code) if is_valid(intent.code) else None
+        sender, delivery = (msg.channel, msg.address), (msg.channel, msg.provider_message_id)
+        well_formed = is_valid(intent.code)
+        ticket = await tx.tickets.by_code(intent.code) if well_formed else None
+        # No await between the limit's check and the miss's count: concurrent groups (PostgreSQL
+        # runs several writers) cannot both take the last miss the limit allows.
+        closed = self._lookups.closed(sender) if well_formed else None
+        if ticket is None:
+            self._lookups.missed(sender, delivery)
+        if closed is not None and (
+            ticket is None
+            or all(r.citizen_id != identity.citizen_id for r in await tx.tickets.reporters(ticket.id))
+        ):
+            trip = self._lookups.refused(sender, delivery, closed)
+            if trip is not None:
+                await self._record_guessing(tx, msg, trip)
+            await self._life.tell(tx, identity, "lookup_unavailable", code=intent.code[:12])
+            return ReceiveResult(intent=intent.kind, duplicate=False, replies=1), None
         if ticket is None:
             await self._life.tell(tx, identity, "not_found", code=intent.code[:12])
             return ReceiveResult(intent=intent.kind, duplicate=False, replies=1), None
@@ -296,6 +323,26 @@ class Gateway:
         return ReceiveResult(
             intent=intent.kind, duplicate=False, ticket_code=shown.tracking_code, replies=1
         ), ticket.id
+
+    async def _record_guessing(self, tx: Transaction, msg: InboundMessage, trip: Trip) -> None:
+        """The first refusal of a code-guessing episode: one `abuse_events` row, in the reply's tx."""
+        log.warning(
+            "code lookups: %s limit reached (%d misses in %ds) channel=%s sender=%s; refusing lookups "
+            "of codes that are not the asker's own",
+            "one sender's" if trip.kind == SENDER_GUESSING else "the city's",
+            trip.count - 1,
+            trip.window_seconds,
+            msg.channel,
+            masked(msg.address) if msg.address.startswith("+98") else "***",
+        )
+        await AbuseRepository(tx.session).record(
+            msg.channel,
+            msg.address,
+            kind=trip.kind,
+            count=trip.count,
+            window_seconds=trip.window_seconds,
+            at=self._clock.now(),
+        )
 
     async def _location(
         self, tx: Transaction, msg: InboundMessage, identity: Identity
