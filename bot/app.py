@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
+import socket
 from collections.abc import Mapping
 from datetime import timedelta
 from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp import StreamReader, web
+from aiohttp.typedefs import Handler, Middleware
 
 from bot.channel_factory import build_channels
 from bot.clock import Clock, SystemClock
-from bot.config import AppConfig
+from bot.config import AppConfig, ServiceSettings
 from bot.digest.job import digest_job
 from bot.directory import ChannelDirectory
 from bot.dispatcher import Dispatcher
@@ -28,6 +30,7 @@ from bot.lifecycle import Lifecycle, SurveyPolicy
 from bot.panel import setup_panel
 from bot.public_stats import setup_public_stats
 from bot.retraining import Retrainer, Trainer, train_candidate
+from bot.settings import ConfigError
 from bot.supervision import Supervisor
 from bot.surveys import SurveyCloser
 from bot.understanding import Understander, load_understander
@@ -140,6 +143,7 @@ class Sada:
             self.clock,
             calendar=self.config.calendar,
             on_commit=self.dispatcher.wake,
+            code_lookups=self.config.code_lookups,
         )
         # Channels hand messages to the flood limit, then to group commit, then to the gateway.
         ingest = GroupCommit(self.store, self._gateway)
@@ -206,7 +210,20 @@ class Sada:
 
     def web_app(self) -> web.Application:
         """The aiohttp application: health check plus every webhook channel's routes."""
-        app = web.Application(client_max_size=1024 * 1024, middlewares=[unreadable_bodies])
+        service = self.config.service
+        app = web.Application(
+            client_max_size=1024 * 1024,
+            middlewares=[body_deadline(service.body_timeout), unreadable_bodies],
+            # Passed to each connection's protocol, whichever runner serves the app. From its
+            # opening (or its last response) a connection has keepalive_timeout seconds to complete
+            # a request's headers, however slowly it sends them (aiohttp >= 3.14.4 starts that timer
+            # when the connection opens); an unread body left behind a response is drained for at
+            # most lingering_time seconds.
+            handler_args={
+                "keepalive_timeout": service.header_timeout,
+                "lingering_time": min(10.0, service.body_timeout),
+            },
+        )
         app.router.add_get("/healthz", self._healthz)
         setup_panel(app, self)
         setup_public_stats(app, self)
@@ -227,6 +244,12 @@ class Sada:
         return web.json_response(body, status=200 if healthy else 503)
 
 
+def route_of(request: web.Request) -> str:
+    """The matched route's pattern (`/hooks/sms/{secret}`): unlike the path, it holds no secret."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "(no route)"
+
+
 @web.middleware
 async def unreadable_bodies(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A body aiohttp cannot decode (e.g. `Content-Encoding: gzip` over bytes that are not gzip)
@@ -234,15 +257,93 @@ async def unreadable_bodies(request: web.Request, handler: Handler) -> web.Strea
     try:
         return await handler(request)
     except web.RequestPayloadError as exc:
-        log.info("unreadable request body on %s: %s", request.path, exc)
+        log.info("unreadable request body route=%s: %s", route_of(request), exc)
         return web.json_response({"status": "error", "error": "unreadable request body"}, status=400)
+
+
+class BodyTimeout(TimeoutError):
+    """The request body did not arrive within `[service] body_timeout_seconds`."""
+
+
+def _expire(body: StreamReader) -> None:
+    if not body.is_eof():
+        body.set_exception(BodyTimeout())  # whoever reads the body next gets it, at once
+
+
+def body_deadline(seconds: float) -> Middleware:
+    """Bound the time a request's body may take to arrive, however slowly it trickles in.
+
+    A timer started once the headers are in fails the body stream if it is not complete by then:
+    the handler's read raises BodyTimeout, answered 408, and the connection is closed. A handler
+    that never reads the body leaves the rest to aiohttp, which drains it for `lingering_time`."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not request.body_exists:
+            return await handler(request)
+        timer = asyncio.get_running_loop().call_later(seconds, _expire, request.content)
+        try:
+            return await handler(request)
+        except BodyTimeout:
+            log.info("request body not received within %.0f s route=%s", seconds, route_of(request))
+            response = web.json_response({"status": "error", "error": "request body too slow"}, status=408)
+            response.force_close()
+            return response
+        finally:
+            timer.cancel()
+
+    return middleware
+
+
+def listen_error(service: ServiceSettings, exc: OSError) -> ConfigError:
+    """What an operator reads when the service cannot listen where it is configured to."""
+    where = f"[{service.host}]:{service.port}" if ":" in service.host else f"{service.host}:{service.port}"
+    if exc.errno == errno.EADDRINUSE:
+        return ConfigError("service.port", f"{where} is already in use by another program")
+    key = "service.host" if exc.errno == errno.EADDRNOTAVAIL else "service.port"
+    reason = exc.strerror or str(exc)
+    return ConfigError(key, f"cannot listen on {where}: {reason[:1].lower()}{reason[1:]}")
+
+
+def check_listen_address(service: ServiceSettings, *, shared: bool) -> None:
+    """Raise ConfigError if the service could not listen on its host and port, before anything
+    starts (loading, or the first time training, the model takes a while; a busy port should not).
+
+    `shared`: the other processes of `serve --workers N` listen there too (SO_REUSEPORT), so only
+    someone else's socket counts as busy. Port 0 (any free port) is never busy."""
+    if service.port == 0:
+        return
+    try:
+        addresses = socket.getaddrinfo(
+            service.host or None, service.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:
+        raise ConfigError("service.host", f"cannot resolve {service.host!r}: {exc.strerror}") from None
+    for family, kind, proto, _, address in addresses:
+        try:
+            probe = socket.socket(family, kind, proto)
+        except OSError:  # an address family this machine lacks: asyncio skips it too
+            continue
+        with probe:
+            # The same options asyncio's create_server sets, so the probe fails exactly when it would.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if shared:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                raise listen_error(service, exc) from None
 
 
 async def serve(config: AppConfig, *, worker_index: int | None = None) -> None:
     """Run until SIGTERM or SIGINT, then drain in-flight requests and stop workers cleanly.
 
     `worker_index` is set when this process is one of `serve --workers N` (bot.workers): it then
-    shares the port with the others, and only worker 0 runs the once-per-deployment jobs."""
+    shares the port with the others, and only worker 0 runs the once-per-deployment jobs.
+    Raises ConfigError (one line for the operator) if it cannot listen on the configured port."""
+    check_listen_address(config.service, shared=worker_index is not None)
     sada = Sada(config)
     sada.worker_index = worker_index or 0
     await sada.start(singletons=not worker_index)
@@ -261,7 +362,10 @@ async def serve(config: AppConfig, *, worker_index: int | None = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:  # taken between the check and now
+            raise listen_error(config.service, exc) from None
         log.info(
             "sada serving on http://%s:%s (store: %s, worker %d, event loop: %s)",
             config.service.host,

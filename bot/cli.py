@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot import event_loop
-from bot.app import serve
+from bot.app import check_listen_address, serve
 from bot.config import AppConfig, load_config
 from bot.settings import ConfigError
 from bot.workers import SHUTDOWN_WATCHDOG, supervise
+from channels import redaction
 from storage.schema import SchemaOutOfDate, head_revision, schema_state
 from storage.store import Store
 
@@ -69,6 +70,30 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+# Libraries whose lines below this level carry what people sent us, whatever our own level is:
+# aiosqlite logs every statement with its parameters at DEBUG (phone numbers, message texts, CSRF
+# tokens), python-telegram-bot every Bot API call with its parameters and answer at DEBUG, and
+# SQLAlchemy its statements at INFO and result rows at DEBUG (it is quiet unless `store.echo`).
+QUIET_LOGGERS = {"aiosqlite": logging.INFO, "telegram": logging.INFO, "sqlalchemy": logging.WARNING}
+
+
+def configure_logging(level: int | str) -> None:
+    """The service's logging: one stderr handler on the root logger at `level`, the chatty
+    libraries of QUIET_LOGGERS held back, and every record cleaned of secrets and phone numbers."""
+    redaction.install()
+    root = logging.getLogger()
+    if not any(h.get_name() == "sada" for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.set_name("sada")
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        root.addHandler(handler)
+    root.setLevel(level)
+    for name, floor in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(max(floor, root.level))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `sada` console script."""
     args = _parser().parse_args(argv)
@@ -77,11 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"sada: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    logging.basicConfig(
-        level=config.service.log_level if args.command == "serve" else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(config.service.log_level if args.command == "serve" else logging.WARNING)
     try:
         return event_loop.run(_dispatch(args, config), config.service.event_loop)
     except SchemaOutOfDate as exc:
@@ -105,6 +126,7 @@ async def _dispatch(args: argparse.Namespace, config: AppConfig) -> int:
                     raise ConfigError("service.workers", "several workers need a fixed service.port (not 0)")
                 # Grace: the drain (shutdown_timeout) plus what the worker's own watchdog allows.
                 grace = config.service.shutdown_timeout + SHUTDOWN_WATCHDOG + 5
+                check_listen_address(config.service, shared=False)  # before any worker starts
                 return await supervise(_config_path(args.config), workers, stop_grace=grace)
             await serve(config, worker_index=args.worker_index)
             return 0

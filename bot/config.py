@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.code_lookups import CodeLookupSettings, code_lookup_settings
 from bot.event_loop import EVENT_LOOPS
 from bot.settings import ConfigError, Table, environment
 from bot.taxonomy import Taxonomy, default_taxonomy_data, read_taxonomy
@@ -30,6 +31,11 @@ class ServiceSettings:
     timezone: str
     workers: int = 1
     event_loop: str = "uvloop"
+    # A connection must deliver a request's headers within this many seconds of opening (or of its
+    # previous response); an idle keep-alive connection is closed after it too.
+    header_timeout: float = 15.0
+    # Once the headers are in, the whole body must arrive within this many seconds (answer: 408).
+    body_timeout: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +108,7 @@ class AppConfig:
     digest: Table
     public: Table
     flood: Table
+    code_lookups: CodeLookupSettings
 
 
 _TOP_LEVEL = {
@@ -118,6 +125,7 @@ _TOP_LEVEL = {
     "digest",
     "public",
     "flood",
+    "code_lookups",
 }
 
 
@@ -168,6 +176,7 @@ def config_from_mapping(
         digest=root.table("digest"),
         public=root.table("public"),
         flood=root.table("flood"),
+        code_lookups=code_lookup_settings(root.table("code_lookups")),
     )
     return config
 
@@ -182,6 +191,8 @@ def _service(t: Table) -> ServiceSettings:
         timezone=t.choice("timezone", ("Asia/Tehran",), "Asia/Tehran"),
         workers=t.int("workers", 1, minimum=1, maximum=64),
         event_loop=t.choice("event_loop", EVENT_LOOPS, "uvloop"),
+        header_timeout=t.float("header_timeout_seconds", 15.0, minimum=0.1, maximum=3600),
+        body_timeout=t.float("body_timeout_seconds", 30.0, minimum=0.1, maximum=3600),
     )
     t.check_unknown()
     if s.workers > 1 and s.port == 0:

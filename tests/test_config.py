@@ -86,6 +86,8 @@ def test_defaults_without_a_file_use_the_shipped_taxonomy() -> None:
             "missing",
         ),
         ({"channels": {"demo": {"kind": "carrier-pigeon"}}}, "channels.demo.kind", "must be one of"),
+        ({"code_lookups": {"max_mises": 3}}, "code_lookups.max_mises", "unknown key"),
+        ({"code_lookups": {"max_misses": 0}}, "code_lookups.max_misses", "at least 1"),
     ],
 )
 def test_invalid_values_name_their_dotted_key(data: dict[str, Any], key: str, problem: str) -> None:
