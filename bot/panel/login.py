@@ -9,11 +9,13 @@ from bot.panel.forms import read_form
 from bot.panel.rendering import render
 from bot.panel.roles import Permission
 from bot.panel.security import (
+    DEVICE_COOKIE,
     SESSION_COOKIE,
     clear_session_cookie,
     client_address,
     login_csrf_ok,
     login_csrf_token,
+    set_device_cookie,
     set_login_csrf_cookie,
     set_session_cookie,
 )
@@ -60,13 +62,18 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if not login_csrf_ok(request, form.get("csrf")):
         return _login_page(request, error=EXPIRED_FORM, username=username, status=403)
     result = await panel_of(request).sessions.login(
-        username, str(form.get("password", "")), client_address(request)
+        username,
+        str(form.get("password", "")),
+        client_address(request),
+        request.cookies.get(DEVICE_COOKIE, "")[:400],
     )
     if result.outcome is not LoginOutcome.OK or result.token is None:
         status = 429 if result.outcome is LoginOutcome.THROTTLED else 401
         return _login_page(request, error=LOGIN_ERRORS[result.outcome], username=username, status=status)
     response = web.HTTPSeeOther(_safe_next(str(form.get("next", ""))))
     set_session_cookie(response, request, result.token)
+    if result.device_cookie:
+        set_device_cookie(response, request, result.device_cookie)
     raise response
 
 

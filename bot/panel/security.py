@@ -21,6 +21,7 @@ from bot.panel.roles import Permission, Principal
 
 SESSION_COOKIE = "sada_session"
 LOGIN_CSRF_COOKIE = "sada_login_csrf"
+DEVICE_COOKIE = "sada_device"
 PUBLIC_ROUTES = frozenset({"login", "login_submit", "static"})
 
 HEADERS = {
@@ -96,13 +97,31 @@ def require(request: web.Request, permission: Permission) -> Principal:
 
 
 def set_session_cookie(response: web.StreamResponse, request: web.Request, token: str) -> None:
-    """Hand the session token to the browser: HttpOnly, SameSite=Strict, Secure when configured."""
+    """Hand the session token to the browser: HttpOnly, SameSite=Strict, Secure when configured.
+
+    No Max-Age or Expires unless `panel.persistent_cookie`: the browser forgets the session when it
+    closes (shared front-desk computers). Idle and absolute limits are the server's either way."""
     settings = panel_of(request).settings
     response.set_cookie(
         SESSION_COOKIE,
         token,
-        max_age=int(settings.session_lifetime.total_seconds()),
+        max_age=int(settings.session_lifetime.total_seconds()) if settings.persistent_cookie else None,
         path="/panel",
+        httponly=True,
+        samesite="Strict",
+        secure=settings.cookie_secure,
+    )
+
+
+def set_device_cookie(response: web.StreamResponse, request: web.Request, value: str) -> None:
+    """Mark this browser as one that has logged in (it opens nothing; it only exempts the browser
+    from other people's login throttling, see `bot/panel/sessions.py`); sent only to the login form."""
+    settings = panel_of(request).settings
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=int(settings.device_trust.total_seconds()),
+        path="/panel/login",
         httponly=True,
         samesite="Strict",
         secure=settings.cookie_secure,
@@ -138,9 +157,12 @@ def login_csrf_ok(request: web.Request, sent: object) -> bool:
 
 
 def client_address(request: web.Request) -> str:
-    """The client's address, from X-Forwarded-For only when the config trusts a proxy."""
+    """The client's address, from X-Forwarded-For only when the config trusts a proxy.
+
+    The last entry: the one the (single, trusted) proxy added. Entries before it are whatever the
+    client sent, and trusting them would let an attacker pick a new address for every guess."""
     if panel_of(request).settings.trust_forwarded_for:
         forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()[:64]
+        if forwarded.strip():
+            return forwarded.split(",")[-1].strip()[:64]
     return (request.remote or "unknown")[:64]

@@ -136,9 +136,10 @@ async def test_secure_cookies_when_configured(tmp_path: Path) -> None:
                 headers={"Cookie": f"sada_login_csrf={token}"},
                 allow_redirects=False,
             )
-            cookie = response.headers["Set-Cookie"]
+            cookies = {h.split("=", 1)[0]: h for h in response.headers.getall("Set-Cookie")}
             assert response.status == 303
-            assert "Secure" in cookie and "Max-Age=3600" in cookie
+            assert "Secure" in cookies["sada_session"] and "Max-Age" not in cookies["sada_session"]
+            assert "Secure" in cookies["sada_device"]
             assert response.headers["Strict-Transport-Security"].startswith("max-age=")
         finally:
             await client.close()
