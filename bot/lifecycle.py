@@ -6,6 +6,7 @@ there too, so a failed transaction leaves neither the change nor a message behin
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -30,6 +31,7 @@ from storage.outbox import Queued
 from storage.store import Transaction
 
 S = TicketStatus
+log = logging.getLogger(__name__)
 
 TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
     S.REGISTERED: frozenset({S.REFERRED, S.IN_PROGRESS, S.RESOLVED, S.REJECTED, S.DUPLICATE}),
@@ -43,6 +45,18 @@ TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
 }
 NOTE_REQUIRED = frozenset({S.RESOLVED, S.REJECTED, S.REOPENED})
 OPEN_STATES = frozenset({S.REGISTERED, S.REFERRED, S.IN_PROGRESS, S.REOPENED})
+
+
+def _sms_wording(template: str, **values: object) -> str | None:
+    """A chat reply's SMS variant, for the blocked-bot fallback (the dispatcher reroutes a chat reply
+    to SMS when the citizen has blocked the bot). It must not fail the change that queues it: a
+    value only the SMS variant uses and the caller left out makes it None (sent as the chat text on
+    one line)."""
+    try:
+        return render(template, Medium.SMS, **values)
+    except (KeyError, IndexError):
+        log.error("reply template %s: its SMS variant needs a value the caller did not give", template)
+        return None
 
 
 class LifecycleError(Exception):
@@ -244,6 +258,7 @@ class Lifecycle:
             ),
             ticket.id if ticket else None,
             priority,
+            sms_text=_sms_wording(template, **values) if medium is Medium.CHAT else None,
         )
 
     async def _ask_survey(self, tx: Transaction, ticket: Ticket) -> None:

@@ -3,21 +3,31 @@
 Claiming is one UPDATE over a sub-select, so on SQLite it is atomic under the write lock and on
 PostgreSQL the sub-select skips rows another process holds (FOR UPDATE SKIP LOCKED). A claim is a
 lease: a process that dies mid-send leaves rows that become due again when the lease runs out.
+`SentJournal` keeps that from repeating a send the provider had already accepted.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import os
 import secrets
-from collections.abc import Collection, Sequence
+import sqlite3
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, case, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Button, OutboundMessage, OutboxItem
+from storage.engine import sqlite_file
 from storage.inserts import insert_returning_ids
 from storage.tables import OutboxRow, table_of
+
+log = logging.getLogger(__name__)
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 
@@ -40,11 +50,28 @@ class OutboxRecord:
 
 @dataclass(frozen=True, slots=True)
 class Queued:
-    """One message to queue: what, about which ticket, how urgent (lower goes first)."""
+    """One message to queue: what, about which ticket, how urgent (lower goes first), and for a
+    chat reply its SMS wording (sent instead if the citizen has blocked the bot)."""
 
     message: OutboundMessage
     ticket_id: int | None
     priority: int
+    sms_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A send the provider accepted: the row, the claim it was sent under, the provider's id."""
+
+    outbox_id: int
+    claim_token: str
+    provider_message_id: str | None
+
+
+def one_line(text: str) -> str:
+    """A chat text as one SMS line: what a row queued without its SMS wording (before migration
+    0007) is sent as by the blocked-bot fallback; the SMS channel still cuts it to its parts limit."""
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 class OutboxRepository:
@@ -78,15 +105,23 @@ class OutboxRepository:
                     "attempts": 0,
                     "next_attempt_at": at,
                     "created_at": at,
+                    "sms_text": q.sms_text,
                 }
                 for q in queued
             ],
         )
 
     async def claim(
-        self, channels: Collection[str], *, limit: int, now: datetime, lease: timedelta
+        self,
+        channels: Collection[str],
+        *,
+        limit: int,
+        now: datetime,
+        lease: timedelta,
+        token: str | None = None,
     ) -> list[OutboxItem]:
-        """Take up to `limit` due rows for these channels, most urgent first."""
+        """Take up to `limit` due rows for these channels, most urgent first, under `token` (the
+        claim's identity, a fresh one by default)."""
         if not channels:
             return []
         due = (
@@ -103,7 +138,7 @@ class OutboxRepository:
         )
         if self._s.get_bind().dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
-        token = secrets.token_hex(8)
+        token = token or secrets.token_hex(8)
         await self._s.execute(
             update(OutboxRow)
             .where(OutboxRow.id.in_(due.scalar_subquery()))
@@ -152,6 +187,41 @@ class OutboxRepository:
             ),
             [{"row_id": item_id, "sent_as": provider_id} for item_id, provider_id in sent],
         )
+
+    async def mark_journaled_sent(self, sent: Sequence[Sent], at: datetime) -> int:
+        """`mark_sent` for rows the sent journal names, if still in the claim they were sent under
+        (a row claimed again since, or not `sending` any more, is left alone); returns how many."""
+        if not sent:
+            return 0
+        # One statement, not an executemany: asyncpg reports no row count for the latter.
+        result = await self._s.execute(
+            update(OutboxRow)
+            .where(
+                tuple_(OutboxRow.id, OutboxRow.claim_token).in_([(s.outbox_id, s.claim_token) for s in sent]),
+                OutboxRow.status == SENDING,
+            )
+            .values(
+                status=SENT,
+                provider_message_id=case(
+                    {s.outbox_id: s.provider_message_id for s in sent}, value=OutboxRow.id
+                ),
+                sent_at=at,
+                last_error=None,
+                claim_token=None,
+                lease_until=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def sms_texts(self, ids: Collection[int]) -> dict[int, str]:
+        """The SMS wording of these rows (their chat text on one line if none was stored)."""
+        if not ids:
+            return {}
+        rows = await self._s.execute(
+            select(OutboxRow.id, OutboxRow.sms_text, OutboxRow.text).where(OutboxRow.id.in_(list(ids)))
+        )
+        return {row_id: sms_text or one_line(text) for row_id, sms_text, text in rows}
 
     async def mark_retry(self, item_id: int, error: str, next_attempt_at: datetime) -> None:
         """A retryable failure: try again later."""
@@ -230,3 +300,95 @@ class OutboxRepository:
         if channels is not None:
             stmt = stmt.where(OutboxRow.channel.in_(list(channels)))
         return int(await self._s.scalar(stmt) or 0)
+
+
+class SentJournal:
+    """Sends the provider accepted, recorded in a small file beside the database the moment each
+    send returns, before the outbox row can be marked sent.
+
+    Marking the row sent needs the database's write lock; on SQLite that waits behind intake's
+    group commits (tens to hundreds of milliseconds under load). A process killed meanwhile leaves
+    the row `sending`, and when its lease runs out it is sent again: a second SMS with a provider
+    that has no idempotency key (Melipayamak, SMS.ir, Telegram). The journal is an SQLite file of
+    its own, with its own lock: a record takes well under a millisecond, in a worker thread. Every
+    claim (by any process sharing the file) first marks the rows it names sent, then forgets them;
+    a settled batch forgets its own. An entry names the claim its row was sent under, so it never
+    marks a row claimed again since, or a row of a restored database, as sent. It holds ids only:
+    no phone numbers, no texts.
+
+    Writes use synchronous=OFF: they reach the operating system before `record` returns, which a
+    killed process cannot undo, but a power cut can lose the last ones (those rows are then sent
+    again after their lease, as without a journal). A journal that cannot be read is set aside.
+    """
+
+    def __init__(self, path: Path, *, timeout: float = 5.0) -> None:
+        self.path = path
+        self._timeout = timeout
+        self._ready = False
+
+    @classmethod
+    def beside(cls, database_url: str) -> SentJournal | None:
+        """`<database file>.sent` for an SQLite file; None for PostgreSQL or in-memory SQLite."""
+        path = sqlite_file(database_url)
+        return None if path is None else cls(path.with_name(path.name + ".sent"))
+
+    async def record(self, sent: Sent) -> None:
+        """Write down that the provider accepted this row's send."""
+        await asyncio.to_thread(self._write, "INSERT OR REPLACE INTO sent VALUES (?, ?, ?)", [_row(sent)])
+
+    async def entries(self) -> list[Sent]:
+        """Every recorded send (of any process sharing the file)."""
+        return await asyncio.to_thread(self._read)
+
+    async def forget(self, sent: Sequence[Sent]) -> None:
+        """Drop these entries (the outbox says sent); a newer entry for the same row stays."""
+        if sent:
+            await asyncio.to_thread(
+                self._write,
+                "DELETE FROM sent WHERE outbox_id = ? AND claim_token = ?",
+                [(s.outbox_id, s.claim_token) for s in sent],
+            )
+
+    @contextlib.contextmanager
+    def _connected(self) -> Iterator[sqlite3.Connection]:
+        # A connection per call: nothing stays open to close, whichever thread or process calls.
+        if not self._ready:
+            # Owner-only like the database, whatever the umask; SQLite gives its rollback journal
+            # the file's mode.
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            self.path.chmod(0o600)
+        conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
+        try:
+            conn.execute("PRAGMA synchronous=OFF")
+            if not self._ready:
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS sent (outbox_id INTEGER PRIMARY KEY, "
+                    "claim_token TEXT NOT NULL, provider_message_id TEXT)"
+                )
+                self._ready = True
+            yield conn
+        finally:
+            conn.close()
+
+    def _write(self, sql: str, rows: list[tuple[object, ...]]) -> None:
+        with self._connected() as conn:
+            conn.executemany(sql, rows)
+
+    def _read(self) -> list[Sent]:
+        try:
+            with self._connected() as conn:
+                rows = conn.execute("SELECT outbox_id, claim_token, provider_message_id FROM sent").fetchall()
+        except sqlite3.OperationalError:
+            raise  # locked, or cannot open: the caller goes on without it this time
+        except sqlite3.DatabaseError as exc:  # not a database any more (e.g. torn by a power cut)
+            aside = self.path.with_name(self.path.name + ".unreadable")
+            log.error("sent journal %s unreadable (%s); set aside as %s", self.path, exc, aside.name)
+            with contextlib.suppress(OSError):
+                self.path.replace(aside)
+            self._ready = False
+            return []
+        return [Sent(int(row[0]), str(row[1]), None if row[2] is None else str(row[2])) for row in rows]
+
+
+def _row(sent: Sent) -> tuple[object, ...]:
+    return (sent.outbox_id, sent.claim_token, sent.provider_message_id)

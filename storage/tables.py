@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine.interfaces import Dialect
@@ -182,6 +183,9 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # A chat reply's SMS wording, for a citizen who blocked the bot (channel `fallback_sms`); None
+    # for SMS rows and for rows queued before migration 0007.
+    sms_text: Mapped[str | None] = mapped_column(Text)
 
 
 class UserRow(Base):
@@ -248,6 +252,20 @@ class LoginAttemptRow(Base):
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
     success: Mapped[bool] = mapped_column(Boolean)
+    # Refused by a throttling rule before the password was checked: not a guess, so not counted.
+    throttled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The trusted browser (`LoginDeviceRow.id`) the attempt came from; None for any other browser.
+    device_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class LoginDeviceRow(Base):
+    """A browser that has logged in as `username`: its device cookie's SHA-256, never the cookie."""
+
+    __tablename__ = "login_devices"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime]
 
 
 class CannedReplyRow(Base):

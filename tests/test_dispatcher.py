@@ -6,9 +6,13 @@ import asyncio
 import random
 from datetime import timedelta
 
+import pytest
+
 from bot.dispatcher import Dispatcher, backoff_delay
-from bot.models import OutboundMessage, SendError
+from bot.models import OutboundMessage, SendError, SendResult
 from channels.fake import FakeChannel
+from storage.outbox import Sent, SentJournal
+from storage.store import Store
 from tests.conftest import Rig, existing
 
 RUBBISH = "سلام سه روزه زباله های کوچه شهید رضایی جمع نشده و بوی بدی گرفته"
@@ -105,3 +109,78 @@ async def test_two_dispatchers_never_send_the_same_row_twice(rig: Rig) -> None:
     b = Dispatcher(rig.store, {"tg": slow}, settings, rig.clock)
     await asyncio.gather(a.drain(), b.drain(), a.drain(), b.drain())
     assert sorted(slow.texts()) == sorted(f"m{i}" for i in range(60))
+
+
+class HeldAtProvider(FakeChannel):
+    """A FakeChannel whose sends wait at the "provider" until the test lets them be accepted."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.reached = asyncio.Event()
+        self.accept = asyncio.Event()
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        self.reached.set()
+        await self.accept.wait()
+        return await super().send(message)
+
+
+async def test_a_reply_the_provider_accepted_is_not_sent_again_when_its_settle_never_commits(
+    rig: Rig, store_url: str
+) -> None:
+    """Issue 15 (3): the provider accepts a reply, then this process cannot write "sent" before it
+    dies: SQLite's write lock is held elsewhere (here: another process) until the writer gives up,
+    as a SIGKILL while waiting behind an ingest group would. After the restart the row's lease
+    runs out, and a provider without an idempotency key (Melipayamak, SMS.ir, Telegram) would
+    deliver it a second time."""
+    if not store_url.startswith("sqlite"):
+        pytest.skip("the single write lock the settle waits for is SQLite's")
+    async with rig.store.transaction() as tx:
+        await tx.outbox.enqueue(
+            OutboundMessage("tg", "tg:1", "hello"), ticket_id=None, priority=0, at=rig.clock.now()
+        )
+    provider = HeldAtProvider("tg")
+    doomed = Store.from_url(store_url, busy_timeout_ms=300)  # the process that will die
+    dispatcher = Dispatcher(doomed, {"tg": provider}, rig.sada.config.outbox, rig.clock)
+    try:
+        delivering = asyncio.create_task(dispatcher.run_once())
+        await provider.reached.wait()  # claimed and at the provider
+        async with rig.store.transaction():  # another process holds the write lock ...
+            provider.accept.set()  # ... when the provider accepts the reply
+            await asyncio.gather(delivering, return_exceptions=True)  # the settle gave up
+    finally:
+        await doomed.aclose()  # that process is gone
+    assert provider.texts() == ["hello"]
+    rig.clock.advance(timedelta(seconds=rig.sada.config.outbox.lease_seconds + 1))
+    await rig.sada.dispatcher.drain()  # the restarted process
+    assert rig.chat.texts() == [], "the reply was sent a second time"
+    async with rig.store.transaction() as tx:
+        [row] = await tx.outbox.records()
+    assert row.status == "sent" and row.provider_message_id == "tg-1"
+
+
+async def test_a_journal_entry_from_another_claim_never_keeps_a_row_from_being_sent(
+    rig: Rig, store_url: str
+) -> None:
+    """The sent journal names the claim a row was sent under: an entry from another claim (the row
+    was claimed again since, or the database was restored from a backup) must not pass the row off
+    as sent. The journal file is the owner's alone, and read entries are dropped."""
+    journal = SentJournal.beside(store_url)
+    if journal is None:
+        pytest.skip("the sent journal lives beside an SQLite database file")
+    async with rig.store.transaction() as tx:
+        row_id = await tx.outbox.enqueue(
+            OutboundMessage("tg", "tg:1", "hello"), ticket_id=None, priority=0, at=rig.clock.now()
+        )
+        await tx.outbox.claim(
+            ["tg"], limit=10, now=rig.clock.now(), lease=timedelta(seconds=60), token="dead"
+        )
+    await journal.record(Sent(row_id, "another-claim", "tg-99"))  # ...and that process dies
+    rig.clock.advance(timedelta(seconds=61))
+    await rig.sada.dispatcher.drain()
+    assert rig.chat.texts() == ["hello"]
+    async with rig.store.transaction() as tx:
+        [row] = await tx.outbox.records()
+    assert row.status == "sent" and row.provider_message_id == "tg-1"
+    assert await journal.entries() == []
+    assert journal.path.stat().st_mode & 0o777 == 0o600
