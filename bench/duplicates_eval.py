@@ -27,7 +27,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.understanding import Understander, Understanding  # noqa: E402
-from nlp.classification import Classification  # noqa: E402
+from nlp.calibration import AbstainRule  # noqa: E402
+from nlp.classification import Ranking  # noqa: E402
 from nlp.duplicates import DuplicateCandidate  # noqa: E402
 from nlp.normalizer import Normalizer  # noqa: E402
 from nlp.places import Gazetteer  # noqa: E402
@@ -83,19 +84,22 @@ class Scores:
 
 
 class _PairCategory:
-    """The classifier stand-in: every text gets the category its pair states."""
+    """The classifier stand-in (a Scorer): every text gets the category its pair states."""
 
     version = "pair-set"
+    rule = AbstainRule(0.0, 0.0)
+    fallback_category = "general"
 
-    def __init__(self, categories: dict[str, str]) -> None:
-        self._categories = categories
+    def __init__(self, categories: dict[str, str], normalizer: Normalizer) -> None:
+        self._normalizer = normalizer
+        self._categories = {normalizer.normalize(t): c for t, c in categories.items()}
+        self.departments = {c: c for c in [*categories.values(), self.fallback_category]}
 
-    def classify(self, text: str) -> Classification:
-        category = self._categories[text]
-        return Classification(category, category, 1.0, ((category, 1.0),), self.version, False)
+    def normalize_many(self, texts: Sequence[str]) -> list[str]:
+        return [self._normalizer.normalize(t) for t in texts]
 
-    def classify_many(self, texts: Sequence[str]) -> list[Classification]:
-        return [self.classify(t) for t in texts]
+    def classify_normalized(self, normalized: Sequence[str]) -> list[Ranking]:
+        return [Ranking(((self._categories[t], 1.0),)) for t in normalized]
 
 
 def load_pairs(path: Path = DEFAULT_PAIRS) -> list[Pair]:
@@ -115,11 +119,8 @@ def _categories(pairs: Sequence[Pair]) -> dict[str, str]:
 
 def decide(pairs: Sequence[Pair], threshold: float, normalizer: Normalizer | None = None) -> list[Decision]:
     """Score every pair through `Understander` (normalise, locate, pool, duplicate_of)."""
-    nlp = Understander(
-        _PairCategory(_categories(pairs)),
-        normalize=(normalizer or Normalizer()).normalize,
-        gazetteer=Gazetteer.load(),
-    )
+    classifier = _PairCategory(_categories(pairs), normalizer or Normalizer())
+    nlp = Understander(classifier, gazetteer=Gazetteer.load())
     texts = sorted({t for p in pairs for t in (p.a, p.b)})
     found = dict(zip(texts, nlp.understand_many(texts), strict=True))
     return [_decide(nlp, found[p.a], found[p.b], p, threshold) for p in pairs]

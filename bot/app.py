@@ -23,20 +23,20 @@ from bot.digest.job import digest_job
 from bot.directory import ChannelDirectory
 from bot.dispatcher import Dispatcher
 from bot.event_loop import loop_name
-from bot.flood import FloodGuard, flood_settings
+from bot.flood import FloodGuard
 from bot.gateway import Gateway
 from bot.ingest import GroupCommit
 from bot.lifecycle import Lifecycle, SurveyPolicy
 from bot.panel import setup_panel
 from bot.public_stats import setup_public_stats
 from bot.retraining import Retrainer, Trainer, train_candidate
-from bot.settings import ConfigError
 from bot.supervision import Supervisor
 from bot.surveys import SurveyCloser
+from bot.toml_reader import ConfigError
 from bot.understanding import Understander, load_understander
 from bot.workers import SHUTDOWN_WATCHDOG, exit_if_stuck, mark_ready
 from channels.base import Channel, OnInbound, RunningChannel, WebhookChannel
-from nlp.classification import Classifier
+from nlp.classification import Scorer
 from nlp.places import DEFAULT_GAZETTEER_PATH, Gazetteer
 from storage.retrains import RetrainRepository
 from storage.store import Store
@@ -56,7 +56,7 @@ class Sada:
         *,
         channels: Mapping[str, Channel] | None = None,
         clock: Clock | None = None,
-        classifier: Classifier | None = None,
+        classifier: Scorer | None = None,
         store: Store | None = None,
         train_settings: TrainSettings | None = None,
         trainer: Trainer = train_candidate,
@@ -86,7 +86,7 @@ class Sada:
         self._retrainer: Retrainer | None = None
         self._gateway: Gateway | None = None
         self._inbound: OnInbound | None = None
-        self._flood = flood_settings(config.flood)
+        self._flood = config.flood
         self.dispatcher = Dispatcher(self.store, self.channels, config.outbox, self.clock)
         self.surveys = SurveyCloser(self.store, self.lifecycle, self.clock, config.survey.check_interval)
         self.digest = digest_job(config, self.store, self.channels, self.clock)
@@ -95,17 +95,11 @@ class Sada:
 
     @property
     def inbound(self) -> OnInbound:
-        """What channels call with each message: flood limit → group commit → gateway."""
+        """The one front door, for every message from anywhere (webhooks, polling channels, `sada
+        chat`, `sada simulate`, tests): flood limit → group commit → gateway."""
         if self._inbound is None:
             raise RuntimeError("Sada.start() builds the ingest path: call it first")
         return self._inbound
-
-    @property
-    def gateway(self) -> Gateway:
-        """The front door (exists once `start()` has loaded the classifier)."""
-        if self._gateway is None:
-            raise RuntimeError("Sada.start() builds the gateway: call it first")
-        return self._gateway
 
     @property
     def retrainer(self) -> Retrainer:
@@ -135,7 +129,6 @@ class Sada:
         )
         await self._retrainer.start_up(corrections)
         self._gateway = Gateway(
-            self.store,
             understander,
             self.lifecycle,
             self.config.taxonomy,

@@ -1,4 +1,5 @@
-"""`sada chat`: a person types as a citizen; the real gateway, store and outbox answer."""
+"""`sada chat`: a person types as a citizen; the real intake (flood limit, group commit, gateway),
+store and outbox answer."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import sys
 
 from bot.app import Sada
 from bot.config import AppConfig
+from bot.models import InboundMessage, ReceiveResult
 from channels.console import ConsoleChannel
 
 WELCOME = "گفتگو با «صدا» — پیام خود را بنویسید (پایان: Ctrl+D)\n"
@@ -19,8 +21,8 @@ async def chat(config: AppConfig, *, address: str, echo: bool) -> int:
     try:
         sys.stdout.write(WELCOME)
 
-        async def handle(msg):  # type: ignore[no-untyped-def]
-            result = await sada.gateway.receive(msg)
+        async def handle(msg: InboundMessage) -> ReceiveResult:
+            result = await sada.inbound(msg)
             await sada.dispatcher.drain()
             return result
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from bot import event_loop
 from bot.app import check_listen_address, serve
 from bot.config import AppConfig, load_config
-from bot.settings import ConfigError
+from bot.toml_reader import ConfigError
 from bot.workers import SHUTDOWN_WATCHDOG, supervise
 from channels import redaction
 from storage.schema import SchemaOutOfDate, head_revision, schema_state

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
-from bot.settings import Table
+from bot.toml_reader import Table
 
 CITY_GUESSING = "code_guessing"
 SENDER_GUESSING = "code_guessing_sender"

@@ -1,7 +1,13 @@
 """The service's configuration: one frozen settings object per component, read from TOML.
 
-Precedence: environment (for secrets and `SADA_DATABASE_URL`) over file over default. Every
-missing or invalid value raises `ConfigError` naming its dotted key, before anything starts.
+`load_config` reads the whole file at once, each section through the reader its component owns
+(`read_panel_settings`, `read_digest_settings`, `read_public_settings`, `flood_settings`,
+`code_lookup_settings`, `read_channels`, and the readers below); `AppConfig` holds only typed
+settings, never a raw table. Precedence: environment (for secrets, named by `<key>_env`) over file
+over default. Every missing or invalid value, unknown key or unset environment variable raises
+`ConfigError` naming its dotted key before anything starts: no file is created, no store migrated
+and no model trained until the whole config is valid. `bot/toml_reader.py` holds the typed TOML
+reading (`Table`, `ConfigError`) the readers share.
 """
 
 from __future__ import annotations
@@ -10,13 +16,20 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bot.channel_factory import ChannelSpec, chat_channel_names, read_channels
 from bot.code_lookups import CodeLookupSettings, code_lookup_settings
+from bot.digest.settings import DigestSettings, read_digest_settings
 from bot.event_loop import EVENT_LOOPS
-from bot.settings import ConfigError, Table, environment
+from bot.flood import FloodSettings, flood_settings
+from bot.public_stats import PublicSettings, read_public_settings
 from bot.taxonomy import Taxonomy, default_taxonomy_data, read_taxonomy
+from bot.toml_reader import ConfigError, Table, environment
 from bot.workdays import WorkCalendar, jalali_day, official_holidays
+
+if TYPE_CHECKING:
+    from bot.panel.settings import PanelSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +116,11 @@ class AppConfig:
     nlp: NlpSettings
     calendar: WorkCalendar
     taxonomy: Taxonomy
-    channels: Table
-    panel: Table
-    digest: Table
-    public: Table
-    flood: Table
+    channels: tuple[ChannelSpec, ...]  # enabled ones, in build order (bot/channel_factory.py)
+    panel: PanelSettings
+    digest: DigestSettings
+    public: PublicSettings
+    flood: FloodSettings
     code_lookups: CodeLookupSettings
 
 
@@ -154,6 +167,9 @@ def config_from_mapping(
     source: Path | None = None,
 ) -> AppConfig:
     """Validate an already-parsed config mapping."""
+    # Imported here: the `bot.panel` package's __init__ imports modules that import this one.
+    from bot.panel.settings import read_panel_settings
+
     env = environment() if env is None else env
     root = Table(data, "", base_dir=base_dir, env=env)
     for key in root:
@@ -161,6 +177,7 @@ def config_from_mapping(
             raise ConfigError(key, "unknown section")
     taxonomy_data = data.get("taxonomy") or default_taxonomy_data()
     taxonomy = read_taxonomy(Table(taxonomy_data, "taxonomy", base_dir=base_dir, env=env))
+    channels = read_channels(root.table("channels"))
     config = AppConfig(
         source=source,
         service=_service(root.table("service")),
@@ -171,11 +188,11 @@ def config_from_mapping(
         nlp=_nlp(root.table("nlp")),
         calendar=_calendar(root.table("calendar")),
         taxonomy=taxonomy,
-        channels=root.table("channels"),
-        panel=root.table("panel"),
-        digest=root.table("digest"),
-        public=root.table("public"),
-        flood=root.table("flood"),
+        channels=channels,
+        panel=read_panel_settings(root.table("panel")),
+        digest=read_digest_settings(root.table("digest"), taxonomy, chat_channel_names(channels)),
+        public=read_public_settings(root.table("public")),
+        flood=flood_settings(root.table("flood")),
         code_lookups=code_lookup_settings(root.table("code_lookups")),
     )
     return config

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.models import InboundMessage, ReceiveResult
-from bot.settings import Table
+from bot.toml_reader import Table
 from channels.base import OnInbound
 from channels.phone import masked
 from storage.abuse import AbuseRepository

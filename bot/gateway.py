@@ -1,20 +1,23 @@
-"""The one front door: every channel hands its parsed messages to `Gateway.receive`.
+"""What a group of inbound messages becomes: tickets, answers, survey results.
 
-Per message, in ONE transaction: dedupe on (channel, provider message id) → identity → intent →
-handle (new ticket, status, survey answer, help, thanks) → queue replies in the outbox. The caller
-acknowledges the provider only after `receive` returns, i.e. after the commit. Only a new request
-reaches duplicate matching: a status question, thanks or noise never joins a ticket.
+Messages reach the gateway only through intake (`Sada.inbound`: flood limit → bot.ingest's group
+commit → `Gateway.handle_group`). `handle_group` is the whole sequence in one place: understand
+the likely new requests outside any transaction, handle the group inside the transaction intake
+opens (dedupe on (channel, provider message id) → identity → intent → handle: new ticket,
+status, survey answer, help, thanks → queue replies in the outbox), then, after the commit, wake
+the outbox. The channel acknowledges the provider only after that, i.e. after the commit. Only a
+new request reaches duplicate matching: a status question, thanks or noise never joins a ticket.
 
-`receive_many` does the same for a group of messages (bot.ingest groups concurrent webhooks
-into one commit) with set-based statements: identities, inbound rows, open surveys, new tickets,
-their history and the replies are each one statement for the whole group, not one per message.
+The work is set-based: identities, inbound rows, open surveys, new tickets, their history and
+the replies are each one statement for the whole group, not one per message.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 
@@ -25,6 +28,7 @@ from bot.intent import Intent, IntentKind, detect
 from bot.lifecycle import Lifecycle
 from bot.models import (
     EARLIER_ID,
+    OPEN_STATUSES,
     EventKind,
     Identity,
     InboundMessage,
@@ -42,7 +46,7 @@ from channels.phone import masked
 from storage.abuse import AbuseRepository
 from storage.citizens import Caller
 from storage.outbox import Queued
-from storage.store import Store, Transaction
+from storage.store import Transaction
 from storage.surveys import Survey
 
 log = logging.getLogger(__name__)
@@ -50,10 +54,12 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 10_000
 LOCATION_WINDOW = timedelta(hours=24)  # how old a report a location sent alone may still join
 MERGE_HOPS = 5  # a merged ticket's survivor may itself have been merged since
-LOCATABLE = frozenset(
-    (TicketStatus.REGISTERED, TicketStatus.REFERRED, TicketStatus.IN_PROGRESS, TicketStatus.REOPENED)
-)
 FINISHED = frozenset((TicketStatus.CLOSED, TicketStatus.REJECTED))  # no longer open for a follow-up
+# Handles a group of messages inside the transaction it is given (`Gateway._handle`).
+Step = Callable[[Transaction, Sequence[InboundMessage]], Awaitable[list[ReceiveResult]]]
+# Runs a Step in a transaction and commits it (bot.ingest): one result, or the message's own
+# failure, per message.
+Write = Callable[[Step, Sequence[InboundMessage]], Awaitable[list[ReceiveResult | Exception]]]
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -67,7 +73,6 @@ class Gateway:
 
     def __init__(
         self,
-        store: Store,
         understander: Understander,
         lifecycle: Lifecycle,
         taxonomy: Taxonomy,
@@ -78,7 +83,6 @@ class Gateway:
         on_commit: Callable[[], None] | None = None,
         code_lookups: CodeLookupSettings = CodeLookupSettings(),  # noqa: B008 - frozen, shared safely
     ) -> None:
-        self._store = store
         self._life = lifecycle
         self._settings = settings
         self._clock = clock
@@ -87,55 +91,68 @@ class Gateway:
         self._requests = NewRequests(understander, lifecycle, taxonomy, settings, clock, calendar)
         self._lookups = CodeLookups(code_lookups, clock)
 
-    async def receive(self, msg: InboundMessage) -> ReceiveResult:
-        """Handle one inbound message exactly once; a repeated delivery changes nothing."""
-        msg = msg.storable()
-        async with self._store.transaction() as tx:
-            result = await self.receive_in(tx, msg)
-        if not result.duplicate:
-            self.committed(msg, result)
-        return result
+    async def handle_group(
+        self, messages: Sequence[InboundMessage], write: Write
+    ) -> list[ReceiveResult | Exception]:
+        """What one group of messages becomes, in the order it happens.
 
-    def committed(self, msg: InboundMessage, result: ReceiveResult) -> None:
-        """After the commit that holds `msg`: wake the outbox and log (bot.ingest calls it per group)."""
+        1. Understand, before any transaction: classify and locate the messages that look like new
+           requests. That is pure (text in, category and place out) and runs in a worker thread, so
+           the write lock is held for the store's work only and the event loop keeps answering.
+        2. `write` (bot.ingest: one transaction, savepoints, one by one if the group fails) runs
+           `_handle` over the group and commits; a message whose own handling failed gets its
+           exception instead of a result.
+        3. After the commit: wake the outbox, log what each stored message was."""
+        understood = await asyncio.to_thread(self._understand_ahead, messages)
+
+        async def handle(tx: Transaction, group: Sequence[InboundMessage]) -> list[ReceiveResult]:
+            return await self._handle(tx, group, understood)
+
+        results = await write(handle, messages)
+        for msg, result in zip(messages, results, strict=True):
+            if isinstance(result, ReceiveResult) and not result.duplicate:
+                self._committed(msg, result)
+        return results
+
+    def _committed(self, msg: InboundMessage, result: ReceiveResult) -> None:
         self._on_commit()
         log.info("received channel=%s intent=%s ticket=%s", msg.channel, result.intent, result.ticket_code)
 
-    async def receive_in(self, tx: Transaction, msg: InboundMessage) -> ReceiveResult:
-        """Everything `receive` does, inside the caller's transaction (which the caller commits)."""
-        return (await self.receive_many(tx, [msg]))[0]
+    def _understand_ahead(self, messages: Sequence[InboundMessage]) -> dict[str, Understanding]:
+        """Classify and locate the messages that look like new requests; if that fails, `_handle`
+        classifies inside the transaction (message by message if need be, so only the message
+        that breaks the classifier is refused).
 
-    def understand_ahead(self, messages: Sequence[InboundMessage]) -> dict[str, Understanding]:
-        """Classify and locate, before any transaction, the messages that look like new requests.
-
-        Understanding is pure (text in, category and place out), so bot.ingest runs it before
-        taking the write lock: the lock is then held for the store's work only. Whether a message
-        really is a new request is decided inside the transaction (an open survey can make «نه» an
-        answer); a message understood here for nothing costs only the classification."""
+        Whether a message really is a new request is decided inside the transaction (an open
+        survey can make «نه» an answer); a message understood here for nothing costs only the
+        classification."""
         letters = self._settings.min_request_letters
         texts = {clean_text(m.text): m.button for m in messages}
-        ordered = sorted(
-            text
-            for text, button in texts.items()
-            if _may_open_a_ticket(detect(text, button=button, survey_open=False, min_request_letters=letters))
-        )
-        return dict(zip(ordered, self._nlp.understand_many(ordered), strict=True))
+        try:
+            ordered = sorted(
+                text
+                for text, button in texts.items()
+                if _may_open_a_ticket(
+                    detect(text, button=button, survey_open=False, min_request_letters=letters)
+                )
+            )
+            return dict(zip(ordered, self._nlp.understand_many(ordered), strict=True))
+        except Exception as exc:  # noqa: BLE001 - redone inside, where failures are isolated
+            log.warning("classifying %d messages ahead failed (%s)", len(messages), type(exc).__name__)
+            return {}
 
-    async def receive_many(
-        self,
-        tx: Transaction,
-        messages: Sequence[InboundMessage],
-        understood: Mapping[str, Understanding] | None = None,
+    async def _handle(
+        self, tx: Transaction, messages: Sequence[InboundMessage], understood: Mapping[str, Understanding]
     ) -> list[ReceiveResult]:
-        """`receive_in` for a group of messages, with a fixed number of statements per round.
+        """Handle a group of messages inside `tx`, with a fixed number of statements per round.
 
         A message repeating the sender (or the provider id) of an earlier one in the group waits
         for a later round, so each citizen's messages are still handled one after the other.
-        `understood` (from `understand_ahead`) saves classifying inside the transaction."""
+        `understood` (from `_understand_ahead`) saves classifying inside the transaction."""
         messages = await self._retries_as_such(tx, messages)
         results: list[ReceiveResult | None] = [None] * len(messages)
         for indices in _rounds(messages):
-            done = await self._round(tx, [messages[i] for i in indices], understood or {})
+            done = await self._round(tx, [messages[i] for i in indices], understood)
             for i, result in zip(indices, done, strict=True):
                 results[i] = result
         return [r for r in results if r is not None]
@@ -219,10 +236,11 @@ class Gateway:
             results[i] = result
             settled.append((stored[(msg.channel, msg.provider_message_id)], intent.kind.value, ticket_id))
         handled = await self._requests.handle(
-            tx, [Request(messages[i], texts[i], who[i]) for i in requests], replies, known
+            tx, [Request(messages[i], texts[i], who[i]) for i in requests], known
         )
         for i, done in zip(requests, handled, strict=True):
             results[i] = done.result
+            replies.append(done.reply)
             key = (messages[i].channel, messages[i].provider_message_id)
             settled.append((stored[key], IntentKind.NEW_REQUEST.value, done.ticket_id))
         await tx.outbox.enqueue_many(replies, at=now)
@@ -361,7 +379,7 @@ class Gateway:
             if ticket is None or ticket.status is not TicketStatus.DUPLICATE or ticket.duplicate_of is None:
                 break
             ticket = await tx.tickets.get(ticket.duplicate_of)
-        if ticket is None or ticket.status not in LOCATABLE or now - reported_at > LOCATION_WINDOW:
+        if ticket is None or ticket.status not in OPEN_STATUSES or now - reported_at > LOCATION_WINDOW:
             await self._life.tell(tx, identity, "location_first")
             return ReceiveResult(intent=IntentKind.LOCATION, duplicate=False, replies=1), None
         point = msg.location

@@ -15,6 +15,7 @@ from bot.clock import Clock
 from bot.directory import ChannelDirectory
 from bot.models import (
     BULK_PRIORITY,
+    OPEN_STATUSES,
     REPLY_PRIORITY,
     Button,
     EventKind,
@@ -44,7 +45,6 @@ TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
     S.DUPLICATE: frozenset(),
 }
 NOTE_REQUIRED = frozenset({S.RESOLVED, S.REJECTED, S.REOPENED})
-OPEN_STATES = frozenset({S.REGISTERED, S.REFERRED, S.IN_PROGRESS, S.REOPENED})
 
 
 def _sms_wording(template: str, **values: object) -> str | None:
@@ -197,7 +197,7 @@ class Lifecycle:
         """Close `duplicate` into `survivor`; its reporters follow the survivor from now on."""
         if duplicate.id == survivor.id:
             raise LifecycleError("a ticket cannot be merged into itself")
-        if survivor.status not in OPEN_STATES | {S.RESOLVED}:
+        if survivor.status not in OPEN_STATUSES | {S.RESOLVED}:
             raise LifecycleError("merge into an open ticket")
         merged = await self.change_status(tx, duplicate, S.DUPLICATE, actor=actor, other=survivor)
         moved = await tx.tickets.move_reporters(duplicate.id, survivor.id, self._clock.now())

@@ -33,6 +33,13 @@ class TicketStatus(StrEnum):
     REOPENED = "reopened"
 
 
+# Still waiting for the city: counted as open, can run late, joined by a repeated report. Resolved
+# waits for the citizen's answer, not the city; closed, rejected and duplicate are finished.
+OPEN_STATUSES = frozenset(
+    {TicketStatus.REGISTERED, TicketStatus.REFERRED, TicketStatus.IN_PROGRESS, TicketStatus.REOPENED}
+)
+
+
 class Priority(StrEnum):
     """How fast a ticket must be looked at (same values as nlp.classification.Priority)."""
 

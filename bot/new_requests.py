@@ -1,4 +1,4 @@
-"""New requests, a batch at a time: classify, spot repeats, open tickets, queue the replies.
+"""New requests, a batch at a time: classify, spot repeats, open tickets, return the replies.
 
 The gateway hands over every message of one round that is a new request. The batch costs a
 fixed number of statements whatever its size (candidate tickets, free tracking codes, ticket
@@ -45,10 +45,12 @@ class Request:
 
 @dataclass(frozen=True, slots=True)
 class Handled:
-    """What became of one request: the channel's answer and the ticket it opened or joined."""
+    """What became of one request: the channel's answer, the ticket it opened or joined, and the
+    reply to queue for the sender."""
 
     result: ReceiveResult
     ticket_id: int
+    reply: Queued
 
 
 def _meta_str(msg: InboundMessage, key: str) -> str | None:
@@ -79,10 +81,9 @@ class NewRequests:
         self,
         tx: Transaction,
         requests: Sequence[Request],
-        replies: list[Queued],
         understood: Mapping[str, Understanding] | None = None,
     ) -> list[Handled]:
-        """Handle `requests` (at most one per sender); their replies are appended to `replies`.
+        """Handle `requests` (at most one per sender); each Handled carries the reply to queue.
 
         `understood` holds texts already classified outside the transaction; the rest are
         classified here, in one batch."""
@@ -112,9 +113,7 @@ class NewRequests:
             if i in opened:
                 ticket = opened[i]
                 events.extend(self._opening_events(request, found[i], ticket, now))
-                replies.append(
-                    self._life.reply(request.identity, _template(ticket), ticket=ticket, when=when(now))
-                )
+                reply = self._life.reply(request.identity, _template(ticket), ticket=ticket, when=when(now))
                 log.info(
                     "ticket=%s channel=%s category=%s review=%s",
                     ticket.id,
@@ -130,12 +129,12 @@ class NewRequests:
                 if (ticket.id, request.identity.id) in added:
                     data = {"channel": request.message.channel, "identity": request.identity.id}
                     events.append(NewEvent(ticket.id, EventKind.REPORTER_ADDED, now, "system", data))
-                replies.append(self._life.reply(request.identity, "linked", ticket=ticket))
+                reply = self._life.reply(request.identity, "linked", ticket=ticket)
                 log.info("ticket=%s channel=%s repeated report joined", ticket.id, request.message.channel)
             result = ReceiveResult(
                 intent=IntentKind.NEW_REQUEST, duplicate=False, ticket_code=ticket.tracking_code, replies=1
             )
-            handled.append(Handled(result, ticket.id))
+            handled.append(Handled(result, ticket.id, reply))
         await tx.tickets.add_events(events)
         return handled
 

@@ -53,39 +53,35 @@ async def corrections(config: AppConfig) -> list[Example]:
 
 
 def load_classifier(config: AppConfig) -> Classifier:
-    """The configured classifier: the saved model as it is, or one trained on the shipped data."""
-    departments = config.taxonomy.category_departments()
-    fallback = config.gateway.fallback_category
-    if config.nlp.classifier == "keywords":
-        from nlp.keywords import KeywordClassifier
+    """The configured classifier behind the policy: the saved model as it is (it may include
+    operator corrections this command cannot see), or one trained on the shipped data."""
+    from bot.understanding import build_classifier
+    from nlp.policy import Router
 
-        return KeywordClassifier(departments, fallback_category=fallback)
-    from nlp.model import Model, ModelError, load_or_train
-    from nlp.normalizer import Normalizer
-
-    normalizer = Normalizer()
-    if config.nlp.model_path.exists():
-        # Use the artifact as trained (it may include operator corrections this command cannot see),
-        # unless it cannot be read (an artifact of an older format): then train afresh.
-        try:
-            return Model.load(config.nlp.model_path, departments, normalizer=normalizer)
-        except ModelError as exc:
-            print(f"sada: retraining: {exc}", file=sys.stderr)
-    return load_or_train(
-        config.nlp.model_path, departments, fallback_category=fallback, normalizer=normalizer
+    scorer = build_classifier(
+        config.nlp.classifier,
+        config.taxonomy.category_departments(),
+        model_path=config.nlp.model_path,
+        fallback_category=config.gateway.fallback_category,
+        saved_as_is=True,
     )
+    return Router(scorer)
 
 
 async def _train(_args: argparse.Namespace, config: AppConfig) -> int:
+    from bot.understanding import check_classifier_reaches
     from nlp.cli import run_train
 
     extra = await corrections(config)
+    departments = config.taxonomy.category_departments()
+    fallback = config.gateway.fallback_category
+    check_classifier_reaches("model", departments, fallback, (e.category or "" for e in extra))
     run_train(
-        config.taxonomy.category_departments(),
+        departments,
         extra,
         config.nlp.model_path,
         sys.stdout,
-        fallback_category=config.gateway.fallback_category,
+        fallback_category=fallback,
     )
     return 0
 

@@ -44,7 +44,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from bot.digest.wording import duration
 from bot.jalali import to_tehran
 from bot.replies import STATUS_NAMES
-from bot.settings import Table
+from bot.toml_reader import Table
 from nlp.letters import ascii_digits, persian_digits
 from storage.report_queries import Step, bounds, resolved_by_category, week_of
 from storage.reports import ReportQueries
@@ -542,5 +542,5 @@ def _templates() -> Environment:
 
 
 def setup_public_stats(app: web.Application, sada: Sada) -> None:
-    """Mount /public/stats and /public/stats.json (config errors raise ConfigError)."""
-    PublicStats(sada, read_public_settings(sada.config.public)).mount(app)
+    """Mount /public/stats and /public/stats.json."""
+    PublicStats(sada, sada.config.public).mount(app)

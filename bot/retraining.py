@@ -40,9 +40,10 @@ from typing import TYPE_CHECKING, Any, cast
 from bot.clock import Clock
 from bot.config import NlpSettings
 from bot.understanding import Understander, correction_examples, shared_normalizer, shipped_version
-from nlp.classification import Classifier
+from nlp.classification import Scorer
 from nlp.dataset import Example, load_split
 from nlp.evaluation import evaluate
+from nlp.policy import Router
 from storage.retrains import (
     ACCEPTED,
     ERROR,
@@ -129,10 +130,11 @@ class EvalSets:
         """The shipped held-out split and the dev split (which may be empty)."""
         return cls(heldout=_labelled("heldout"), dev=_labelled("dev"))
 
-    def score(self, classifier: Classifier) -> Scores:
-        """Score `classifier` on both sets."""
-        heldout = evaluate(classifier, self.heldout).macro_f1
-        dev = evaluate(classifier, self.dev).macro_f1 if self.dev else None
+    def score(self, classifier: Scorer) -> Scores:
+        """Score `classifier` (behind the policy, as in service) on both sets."""
+        routed = Router(classifier)
+        heldout = evaluate(routed, self.heldout).macro_f1
+        dev = evaluate(routed, self.dev).macro_f1 if self.dev else None
         return Scores(
             round(heldout, 4), None if dev is None else round(dev, 4), len(self.heldout), len(self.dev)
         )

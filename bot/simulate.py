@@ -1,4 +1,5 @@
-"""`sada simulate`: a realistic batch of citizen messages through the real pipeline, printed."""
+"""`sada simulate`: a realistic batch of citizen messages through the real pipeline (`Sada.inbound`),
+printed."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ async def simulate(config: AppConfig, *, store_url: str | None) -> int:
 
 
 async def _run(sada: Sada, telegram: FakeChannel, sms: FakeChannel) -> None:
-    receive = sada.gateway.receive
+    receive = sada.inbound  # the door every webhook uses: flood limit → group commit → gateway
     codes: list[str] = []
     for index, (channel_name, address, text) in enumerate(BATCH):
         channel = telegram if channel_name == TELEGRAM else sms

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from bot.settings import ConfigError, Table
+from bot.toml_reader import ConfigError, Table
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +71,16 @@ def read_taxonomy(table: Table) -> Taxonomy:
         raise ConfigError(categories_table.path, "at least one category is needed")
     table.check_unknown()
     return Taxonomy(departments=departments, categories=categories)
+
+
+def check_reachable(categories: Iterable[str], reachable: Collection[str], *, classifier: str) -> None:
+    """Refuse a taxonomy category the classifier in service can never choose (neither training
+    examples nor keywords name it, and it is not the fallback): its tickets would never exist."""
+    for code in categories:
+        if code not in reachable:
+            raise ConfigError(
+                f"taxonomy.categories.{code}",
+                f"no message can reach this category: the {classifier} classifier has "
+                + ("no training example" if classifier == "model" else "no keyword")
+                + " for it (add some, or remove the category)",
+            )

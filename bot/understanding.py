@@ -1,23 +1,26 @@
 """The bot's view of nlp/: normalise once, classify, locate, and score near-duplicates.
 
 The heavy objects (hazm normaliser, trained model, gazetteer) are built once per process by
-`load_understander` and shared by every request.
+`load_understander` and shared by every request. `build_classifier` is the one place the
+configured classifier is chosen and built (the service and the CLI both call it); the policy every
+classifier answers to (urgency, abstain, fallback) is `nlp.policy.Router`, applied here.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
-from nlp.classification import Classification, Classifier
-from nlp.dataset import Example
+from bot.taxonomy import check_reachable
+from nlp.classification import Classification, Scorer
+from nlp.dataset import Example, load_split
 from nlp.duplicates import DuplicateCandidate, DuplicatePool
-from nlp.letters import fold
 from nlp.places import DEFAULT_GAZETTEER_PATH, Gazetteer
+from nlp.policy import Router
 from storage.tickets import DuplicateRow
 
 if TYPE_CHECKING:
@@ -37,54 +40,33 @@ class Understanding:
     place: str | None = None
 
 
-class _Serving(NamedTuple):
-    """The classifier in service and its fast entry point, swapped together."""
-
-    classifier: Classifier
-    classify_normalized: Callable[[Sequence[str]], list[Classification]] | None
-
-
-def _serving(classifier: Classifier) -> _Serving:
-    # A trained model can take text the caller already normalised: normalise only once.
-    return _Serving(classifier, getattr(classifier, "classify_normalized", None))
-
-
 class Understander:
-    """Holds the process-wide nlp objects behind one `understand` call."""
+    """Holds the process-wide nlp objects behind one `understand` call: the scorer in service
+    behind the policy (`nlp.policy.Router`: urgency, abstain, fallback), and the gazetteer."""
 
-    def __init__(
-        self,
-        classifier: Classifier,
-        *,
-        normalize: Callable[[str], str] = fold,
-        gazetteer: Gazetteer | None = None,
-    ) -> None:
-        self._serving = _serving(classifier)
-        self._normalize = normalize
+    def __init__(self, classifier: Scorer, *, gazetteer: Gazetteer | None = None) -> None:
+        self._router = Router(classifier)
         self._gazetteer = gazetteer
 
     @property
-    def classifier(self) -> Classifier:
-        """The classifier in service now."""
-        return self._serving.classifier
+    def classifier(self) -> Scorer:
+        """The scorer in service now."""
+        return self._router.scorer
 
-    def swap(self, classifier: Classifier) -> None:
-        """Put another classifier in service: one assignment, so a batch being understood keeps the
+    def swap(self, classifier: Scorer) -> None:
+        """Put another scorer in service: one assignment, so a batch being understood keeps the
         one it started with and the next batch gets the new one."""
-        self._serving = _serving(classifier)
+        self._router = Router(classifier)
 
     def understand(self, text: str) -> Understanding:
         """Normalise, classify and locate one message."""
         return self.understand_many([text])[0]
 
     def understand_many(self, texts: Sequence[str]) -> list[Understanding]:
-        """`understand` for a batch: a trained model classifies the whole batch in one call."""
-        serving = self._serving
-        normalized = [self._normalize(text) for text in texts]
-        if serving.classify_normalized is not None:
-            classifications = serving.classify_normalized(normalized)
-        else:
-            classifications = serving.classifier.classify_many(texts)
+        """`understand` for a batch: normalised once, classified in one call."""
+        router = self._router
+        normalized = router.scorer.normalize_many(texts)
+        classifications = router.classify_normalized(normalized)
         found: list[Understanding] = []
         for text, norm, classification in zip(texts, normalized, classifications, strict=True):
             location = self._gazetteer.locate(text) if self._gazetteer else None
@@ -145,6 +127,69 @@ def shipped_version(corrections: Iterable[Example] = (), settings: TrainSettings
     return version_of(list(corrections), settings)
 
 
+def check_classifier_reaches(
+    kind: str, departments: Mapping[str, str], fallback_category: str, corrected: Iterable[str] = ()
+) -> None:
+    """ConfigError naming the first taxonomy category the `kind` classifier can never choose: no
+    keyword (keywords), no training example or operator correction (model), and not the fallback."""
+    if kind == "keywords":
+        from nlp.keywords import KeywordClassifier
+
+        reachable = set(KeywordClassifier(departments, fallback_category=fallback_category).categories)
+    else:
+        reachable = {e.category or "" for e in load_split("train")} | set(corrected)
+    check_reachable(departments, reachable | {fallback_category}, classifier=kind)
+
+
+def build_classifier(
+    kind: str,
+    departments: Mapping[str, str],
+    *,
+    model_path: Path,
+    fallback_category: str,
+    corrections: Sequence[tuple[str, str]] = (),
+    vetted: Mapping[str, str] | None = None,
+    settings: TrainSettings | None = None,
+    saved_as_is: bool = False,
+) -> Scorer:
+    """The configured scorer (`[nlp] classifier`), for the service and the CLI alike.
+
+    First, every category of the taxonomy must be reachable by it (ConfigError otherwise). The
+    keyword classifier is built from its table. For the model, the artifact at `model_path` is used
+    as it is when a retrain (or an earlier start) accepted it on today's shipped data (`vetted`:
+    accepted version → base version): corrections made since reach the model only through the
+    retrain job, which checks the candidate before it serves. With `saved_as_is` (the CLI, which
+    cannot judge the store's retrains) any readable artifact is used as it is. Otherwise it is
+    loaded if it matches the shipped data + corrections, else trained and saved."""
+    check_classifier_reaches(kind, departments, fallback_category, (c for _, c in corrections))
+    if kind == "keywords":
+        from nlp.keywords import KeywordClassifier
+
+        return KeywordClassifier(departments, fallback_category=fallback_category)
+    from nlp.model import load_or_train
+
+    normalizer = shared_normalizer()
+    extra = correction_examples(corrections, departments)
+    model = (
+        _saved_artifact(model_path, departments, normalizer)
+        if saved_as_is
+        else _vetted_artifact(model_path, departments, vetted or {}, settings, normalizer)
+    )
+    if model is not None:
+        log.info("classifier %s loaded as saved (%d operator corrections)", model.version, len(extra))
+        return model
+    model = load_or_train(
+        model_path,
+        departments,
+        extra,
+        fallback_category=fallback_category,
+        normalizer=normalizer,
+        settings=settings,
+    )
+    log.info("classifier %s loaded (%d operator corrections)", model.version, len(extra))
+    return model
+
+
 def load_understander(
     kind: str,
     departments: dict[str, str],
@@ -156,39 +201,30 @@ def load_understander(
     vetted: Mapping[str, str] | None = None,
     settings: TrainSettings | None = None,
 ) -> Understander:
-    """Build the configured classifier.
+    """The service's understander: the configured scorer (`build_classifier`) and the gazetteer."""
+    classifier = build_classifier(
+        kind,
+        departments,
+        model_path=model_path,
+        fallback_category=fallback_category,
+        corrections=corrections,
+        vetted=vetted,
+        settings=settings,
+    )
+    return Understander(classifier, gazetteer=Gazetteer.load(gazetteer_path or DEFAULT_GAZETTEER_PATH))
 
-    The artifact at `model_path` is used as it is when a retrain (or an earlier start) accepted it
-    on today's shipped data (`vetted`: accepted version → base version): corrections made since
-    reach the model only through the retrain job, which checks the candidate before it serves.
-    Otherwise it is loaded if it matches the shipped data + corrections, else trained and saved."""
-    from nlp.keywords import KeywordClassifier
 
-    gazetteer = Gazetteer.load(gazetteer_path or DEFAULT_GAZETTEER_PATH)
-    if kind == "keywords":
-        return Understander(
-            KeywordClassifier(departments, fallback_category=fallback_category), gazetteer=gazetteer
-        )
-    from nlp.model import load_or_train
+def _saved_artifact(path: Path, departments: Mapping[str, str], normalizer: Normalizer) -> Model | None:
+    from nlp.model import Model, ModelError
 
-    normalizer = shared_normalizer()
-    extra = correction_examples(corrections, departments)
-    model = _vetted_artifact(model_path, departments, vetted or {}, settings, normalizer)
-    if model is not None:
-        log.info(
-            "classifier %s loaded (accepted by a retrain; %d operator corrections)", model.version, len(extra)
-        )
-    else:
-        model = load_or_train(
-            model_path,
-            departments,
-            extra,
-            fallback_category=fallback_category,
-            normalizer=normalizer,
-            settings=settings,
-        )
-        log.info("classifier %s loaded (%d operator corrections)", model.version, len(extra))
-    return Understander(model, normalize=normalizer.normalize, gazetteer=gazetteer)
+    if not path.exists():
+        return None
+    try:
+        return Model.load(path, departments, normalizer=normalizer)
+    except ModelError as exc:
+        # An artifact of an older format, say: train afresh.
+        log.warning("retraining: %s", exc)
+        return None
 
 
 def _vetted_artifact(

@@ -1,7 +1,8 @@
 """A transparent keyword classifier: the honest baseline and the fallback when no model exists.
 
-It never guesses: a message that matches no keyword goes to the fallback category with
-`needs_review` set, so a person decides (Rasa's keyword classifier + fallback idea).
+It never guesses: a message that matches no keyword gets an empty ranking, which the
+understanding step (`nlp.policy.Router`) sends to the fallback category with `needs_review` set,
+so a person decides (Rasa's keyword classifier + fallback component).
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from nlp.classification import Classification
+from nlp.calibration import AbstainRule
+from nlp.classification import Ranking
 from nlp.letters import fold
 
 # Stems, after look-alike folding. Kept short on purpose: this is a fallback, not the model.
@@ -33,8 +35,12 @@ DEFAULT_KEYWORDS: Mapping[str, tuple[str, ...]] = {
 }
 
 
+# A top category with less than this share of the hits is flagged for review.
+KEYWORD_RULE = AbstainRule(min_confidence=0.6, min_margin=0.0)
+
+
 class KeywordClassifier:
-    """Score categories by how many of their keywords occur; abstain when none or a tie."""
+    """Score categories by how many of their keywords occur (implements the Scorer protocol)."""
 
     def __init__(
         self,
@@ -60,7 +66,38 @@ class KeywordClassifier:
     def version(self) -> str:
         return "keywords-1"
 
-    def classify(self, text: str) -> Classification:
+    @property
+    def rule(self) -> AbstainRule:
+        """Fewer than 60% of the keyword hits for the top category: a person confirms."""
+        return KEYWORD_RULE
+
+    @property
+    def departments(self) -> Mapping[str, str]:
+        return self._departments
+
+    @property
+    def fallback_category(self) -> str:
+        return self._fallback
+
+    @property
+    def categories(self) -> frozenset[str]:
+        """The categories some keyword can reach."""
+        return frozenset(c for owners in self._owners.values() for c in owners)
+
+    def normalize_many(self, texts: Sequence[str]) -> list[str]:
+        """Look-alike letters folded, digits made ASCII: all a keyword match needs."""
+        return [fold(t) for t in texts]
+
+    def classify_normalized(self, normalized: Sequence[str]) -> list[Ranking]:
+        # Folding is idempotent, so raw and folded text rank the same: one entry point.
+        return self.classify_many(normalized)
+
+    def classify_many(self, texts: Sequence[str]) -> list[Ranking]:
+        """Rank raw or folded texts."""
+        return [self.rank(t) for t in texts]
+
+    def rank(self, text: str) -> Ranking:
+        """Categories by their share of the keywords found (at most three); empty when none."""
         folded = fold(text).replace("\u200c", " ")
         found: set[str] = set()
         for start in _word_starts(folded):
@@ -72,22 +109,7 @@ class KeywordClassifier:
             for category in self._owners[keyword]:
                 hits[category] += 1
         total = sum(hits.values())
-        ranked = sorted(((c, n / total) for c, n in hits.items() if n), key=lambda p: -p[1])[:3]
-        if not ranked or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
-            category, confidence, needs_review = self._fallback, 0.0, True
-        else:
-            category, confidence, needs_review = ranked[0][0], ranked[0][1], ranked[0][1] < 0.6
-        return Classification(
-            category=category,
-            department=self._departments[category],
-            confidence=round(confidence, 4),
-            top_k=tuple((c, round(p, 4)) for c, p in ranked),
-            model_version=self.version,
-            needs_review=needs_review,
-        )
-
-    def classify_many(self, texts: Sequence[str]) -> list[Classification]:
-        return [self.classify(t) for t in texts]
+        return Ranking(tuple(sorted(((c, n / total) for c, n in hits.items() if n), key=lambda p: -p[1])[:3]))
 
 
 _WORD_START = re.compile(r"(?<!\w)")

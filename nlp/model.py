@@ -1,7 +1,8 @@
-"""The statistical classifier: train, save/load, classify (implements the Classifier protocol).
+"""The statistical classifier: train, save/load, rank categories (implements the Scorer protocol).
 
 Normalised text → word + char TF-IDF → linear SVM (one-vs-rest) → temperature-scaled
-probabilities → abstain rule → department from the taxonomy, plus the urgency detector.
+probabilities, best first. The abstain rule is fitted here and travels with the model; applying
+it, urgency and the fallback category are the understanding step's (`nlp.policy.Router`).
 Training is deterministic: examples are sorted, folds and solver seeded, so the same data and
 settings give the same weights and the same `version` (a hash of data + settings).
 The regularisation strength, the temperature and the abstain rule are all chosen on
@@ -33,7 +34,7 @@ from nlp.calibration import (
     fit_temperature,
     softmax,
 )
-from nlp.classification import Classification, Priority
+from nlp.classification import Ranking
 from nlp.dataset import Example, fingerprint, load_split
 from nlp.encoder import SentenceEncoder, load_encoder
 from nlp.features import Features, FeatureSettings
@@ -41,7 +42,6 @@ from nlp.finglish import DEFAULT_LEXICON_PATH
 from nlp.framing import FRAMING_PHRASES
 from nlp.normalizer import Normalizer
 from nlp.second_stage import SecondStage, fit_head
-from nlp.urgency import UrgencyDetector
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,6 @@ class Model:
         self._version = version
         self.info = dict(info)
         self._normalizer = normalizer
-        self._urgency = UrgencyDetector()
         self.second_stage = second_stage
         self._encoder = encoder if second_stage is not None else None
         if second_stage is not None and encoder is None:
@@ -211,51 +210,26 @@ class Model:
             probs[rows] = stage.fuse(probs[rows], vectors)
         return probs, routed
 
-    def classify(self, text: str) -> Classification:
-        """Route one raw citizen message."""
-        return self.classify_many([text])[0]
+    @property
+    def departments(self) -> Mapping[str, str]:
+        """Category code → department code (every class has one)."""
+        return self._departments
 
-    def classify_many(self, texts: Sequence[str]) -> list[Classification]:
-        """Route a batch of raw messages (one vectorised pass: use this for throughput)."""
-        normalized = self.normalizer.normalize_many(list(texts))
-        return self.classify_normalized(normalized)
+    def normalize_many(self, texts: Sequence[str]) -> list[str]:
+        """What `classify_normalized` reads: the normaliser's output."""
+        return self.normalizer.normalize_many(list(texts))
 
-    def classify_normalized(self, normalized: Sequence[str]) -> list[Classification]:
-        """Route already-normalised texts (when the caller has normalised them itself)."""
+    def classify_normalized(self, normalized: Sequence[str]) -> list[Ranking]:
+        """The top categories with their calibrated probabilities for already-normalised texts
+        (one vectorised pass). The decision (urgency, abstain, fallback) is `nlp.policy`'s."""
         if not normalized:
             return []
         probs, _ = self.final_probabilities(normalized)
-        rule = self.rule
         order = np.argsort(-probs, axis=1, kind="stable")[:, :TOP_K]
-        results = []
-        for row, text in enumerate(normalized):
-            results.append(self._decide(text, probs[row], order[row], rule))
-        return results
-
-    def _decide(self, text: str, probs: np.ndarray, order: np.ndarray, rule: AbstainRule) -> Classification:
-        urgency = self._urgency.detect(text, normalized=True)
-        priority = Priority.URGENT if urgency.urgent else Priority.NORMAL
-        reasons = tuple(str(r) for r in urgency.reasons)
-        if not text.strip():
-            # Nothing to read: a person decides, in the fallback category's department.
-            return Classification(
-                self.fallback_category, self._departments[self.fallback_category], 0.0, (),
-                self._version, True, priority, reasons,
-            )  # fmt: skip
-        top = tuple((self.classes[i], round(float(probs[i]), 4)) for i in order)
-        top1 = float(probs[order[0]])
-        top2 = float(probs[order[1]]) if len(order) > 1 else 0.0
-        category = top[0][0]
-        return Classification(
-            category=category,
-            department=self._departments[category],
-            confidence=round(top1, 4),
-            top_k=top,
-            model_version=self._version,
-            needs_review=rule.abstains(top1, top2),
-            priority=priority,
-            urgent_reasons=reasons,
-        )
+        return [
+            Ranking(tuple((self.classes[i], float(probs[row, i])) for i in order[row]))
+            for row in range(len(normalized))
+        ]
 
     def save(self, path: Path | str) -> None:
         """Write the artifact (a zip of JSON and numpy arrays; no pickle) atomically."""

@@ -12,16 +12,11 @@ from datetime import datetime
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Ticket, TicketStatus
+from bot.models import OPEN_STATUSES, Ticket
 from storage.tables import CitizenRow, IdentityRow, InboundRow, OutboxRow, ReporterRow, TicketRow
 from storage.tickets import ticket_from_row
 
-OPEN_STATUSES = (
-    TicketStatus.REGISTERED.value,
-    TicketStatus.REFERRED.value,
-    TicketStatus.IN_PROGRESS.value,
-    TicketStatus.REOPENED.value,
-)
+_OPEN = sorted(s.value for s in OPEN_STATUSES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +101,7 @@ class PanelQueries:
             if value:
                 stmt = stmt.where(column == value)
         if flt.overdue:
-            stmt = stmt.where(TicketRow.due_at < now, TicketRow.status.in_(OPEN_STATUSES))
+            stmt = stmt.where(TicketRow.due_at < now, TicketRow.status.in_(_OPEN))
         if flt.created_from is not None:
             stmt = stmt.where(TicketRow.created_at >= flt.created_from)
         if flt.created_before is not None:
@@ -135,7 +130,7 @@ class PanelQueries:
         """Open tickets flagged for review, least confident first, then oldest first."""
         rows = await self._s.scalars(
             select(TicketRow)
-            .where(TicketRow.needs_review.is_(True), TicketRow.status.in_(OPEN_STATUSES))
+            .where(TicketRow.needs_review.is_(True), TicketRow.status.in_(_OPEN))
             .order_by(TicketRow.confidence, TicketRow.created_at, TicketRow.id)
             .limit(limit)
         )
@@ -146,7 +141,7 @@ class PanelQueries:
         return int(
             await self._s.scalar(
                 select(func.count(TicketRow.id)).where(
-                    TicketRow.needs_review.is_(True), TicketRow.status.in_(OPEN_STATUSES)
+                    TicketRow.needs_review.is_(True), TicketRow.status.in_(_OPEN)
                 )
             )
             or 0

@@ -15,17 +15,12 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import EventKind, SurveyAnswer, TicketStatus
+from bot.models import OPEN_STATUSES, EventKind, SurveyAnswer, TicketStatus
 from storage.tables import EventRow, SurveyRow, TicketRow
 
 S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
 
-OPEN_STATUSES = (
-    TicketStatus.REGISTERED.value,
-    TicketStatus.REFERRED.value,
-    TicketStatus.IN_PROGRESS.value,
-    TicketStatus.REOPENED.value,
-)
+_OPEN = sorted(s.value for s in OPEN_STATUSES)
 GROUPABLE = {
     "channel": TicketRow.channel,
     "category": TicketRow.category,
@@ -132,14 +127,14 @@ class ReportQueries:
 
     async def backlog(self, as_of: datetime, scope: str | None) -> int:
         """Tickets open now that were created before `as_of`."""
-        stmt = select(func.count()).where(TicketRow.status.in_(OPEN_STATUSES), TicketRow.created_at < as_of)
+        stmt = select(func.count()).where(TicketRow.status.in_(_OPEN), TicketRow.created_at < as_of)
         return int(await self._s.scalar(self._scoped(stmt, scope)) or 0)
 
     async def overdue(
         self, as_of: datetime, scope: str | None, limit: int
     ) -> tuple[int, list[OverdueTicket]]:
         """How many open tickets were past due at `as_of`, and the `limit` oldest (earliest due first)."""
-        where = and_(TicketRow.status.in_(OPEN_STATUSES), TicketRow.due_at < as_of)
+        where = and_(TicketRow.status.in_(_OPEN), TicketRow.due_at < as_of)
         total = int(await self._s.scalar(self._scoped(select(func.count()).where(where), scope)) or 0)
         stmt = select(
             TicketRow.tracking_code,

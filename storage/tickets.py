@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Select, func, insert, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import EventKind, Identity, Priority, Ticket, TicketEvent, TicketStatus
+from bot.models import OPEN_STATUSES, EventKind, Identity, Priority, Ticket, TicketEvent, TicketStatus
 from storage.inserts import insert_returning_ids, insert_rows_ignoring_conflict
 from storage.tables import EventRow, IdentityRow, ReporterRow, TicketRow, table_of
 
@@ -108,10 +108,7 @@ def ticket_from_row(row: TicketRow) -> Ticket:
     )
 
 
-_OPEN_STATES = [
-    s.value
-    for s in (TicketStatus.REGISTERED, TicketStatus.REFERRED, TicketStatus.IN_PROGRESS, TicketStatus.REOPENED)
-]
+_OPEN = sorted(s.value for s in OPEN_STATUSES)
 
 
 def _similar_query(
@@ -129,7 +126,7 @@ def _similar_query(
         .where(
             TicketRow.category == category,
             TicketRow.created_at >= since,
-            TicketRow.status.in_(_OPEN_STATES),
+            TicketRow.status.in_(_OPEN),
         )
         .order_by(TicketRow.created_at.desc(), TicketRow.id.desc())
         .limit(limit)

@@ -128,12 +128,12 @@ class Rig:
         self.sms = sms
         self.clock = clock
         self.store = sada.store
-        self.gateway = sada.gateway
         self.lifecycle = sada.lifecycle
 
     async def say(self, channel: FakeChannel, address: str, text: str, **kwargs: Any) -> Any:
-        """A citizen sends a message; replies are delivered before this returns."""
-        result = await channel.push(self.gateway.receive, address, text, **kwargs)
+        """A citizen sends a message through the service's front door (flood limit → group commit →
+        gateway, as a webhook's message); replies are delivered before this returns."""
+        result = await channel.push(self.sada.inbound, address, text, **kwargs)
         await self.sada.dispatcher.drain()
         return result
 

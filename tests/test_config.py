@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.config import config_from_mapping, load_config
-from bot.settings import ConfigError
+from bot.toml_reader import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,14 +88,21 @@ def test_defaults_without_a_file_use_the_shipped_taxonomy() -> None:
         ({"channels": {"demo": {"kind": "carrier-pigeon"}}}, "channels.demo.kind", "must be one of"),
         ({"code_lookups": {"max_mises": 3}}, "code_lookups.max_mises", "unknown key"),
         ({"code_lookups": {"max_misses": 0}}, "code_lookups.max_misses", "at least 1"),
+        ({"panel": {"page_size": 2}}, "panel.page_size", "at least 5"),
+        ({"digest": {"send_at": "7am"}}, "digest.send_at", "expected HH:MM"),
+        (
+            {"digest": {"recipients": {"mayor": {"chat_channel": "tg", "chat_id": "1"}}}},
+            "digest.recipients.mayor.chat_channel",
+            "no Telegram/Bale channel named 'tg'",
+        ),
+        ({"public": {"min_tickets": 2}}, "public.min_tickets", "at least 3"),
+        ({"flood": {"window_seconds": 0}}, "flood.window_seconds", "at least 1"),
+        ({"channels": {"sms": {"kind": "smsir", "line_number": "1"}}}, "channels.sms.api_key_env", "missing"),
     ],
 )
 def test_invalid_values_name_their_dotted_key(data: dict[str, Any], key: str, problem: str) -> None:
     with pytest.raises(ConfigError) as info:
-        config = _load(data)
-        from bot.channel_factory import build_channels
-
-        build_channels(config.channels)
+        _load(data)
     assert info.value.key == key
     assert problem in str(info.value)
     assert str(info.value).startswith(f"config: {key}:")

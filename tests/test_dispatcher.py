@@ -30,7 +30,7 @@ def test_backoff_grows_exponentially_with_jitter_and_cap() -> None:
 
 async def test_retryable_failures_then_success_delivers_once(rig: Rig) -> None:
     rig.chat.fail_next(SendError("429", retryable=True, retry_after=5), SendError("502", retryable=True))
-    await rig.chat.push(rig.gateway.receive, "tg:1", RUBBISH)
+    await rig.chat.push(rig.sada.inbound, "tg:1", RUBBISH)
     dispatcher = rig.sada.dispatcher
     assert await dispatcher.run_once() == 1 and rig.chat.sent == []
     assert await dispatcher.run_once() == 0  # not due yet: backoff
@@ -46,7 +46,7 @@ async def test_retryable_failures_then_success_delivers_once(rig: Rig) -> None:
 
 async def test_permanent_failure_is_recorded_on_the_ticket(rig: Rig) -> None:
     rig.chat.fail_next(SendError("403 bot blocked", retryable=False))
-    result = await rig.chat.push(rig.gateway.receive, "tg:1", RUBBISH)
+    result = await rig.chat.push(rig.sada.inbound, "tg:1", RUBBISH)
     await rig.sada.dispatcher.drain()
     async with rig.store.transaction() as tx:
         [row] = await tx.outbox.records()
@@ -58,7 +58,7 @@ async def test_permanent_failure_is_recorded_on_the_ticket(rig: Rig) -> None:
 
 async def test_gives_up_after_max_attempts(rig: Rig) -> None:
     rig.chat.fail_next(*[SendError("500", retryable=True) for _ in range(10)])
-    await rig.chat.push(rig.gateway.receive, "tg:1", RUBBISH)
+    await rig.chat.push(rig.sada.inbound, "tg:1", RUBBISH)
     for _ in range(10):
         await rig.sada.dispatcher.run_once()
         rig.clock.advance(timedelta(hours=1))

@@ -62,7 +62,7 @@ async def test_same_delivery_100_times_gives_one_ticket_and_one_reply(rig: Rig) 
 
 async def test_concurrent_duplicate_deliveries_make_one_ticket(rig: Rig) -> None:
     results = await asyncio.gather(
-        *(rig.chat.push(rig.gateway.receive, "tg:5", RUBBISH, message_id="tg-42") for _ in range(20))
+        *(rig.chat.push(rig.sada.inbound, "tg:5", RUBBISH, message_id="tg-42") for _ in range(20))
     )
     await rig.sada.dispatcher.drain()
     assert sum(not r.duplicate for r in results) == 1
@@ -244,9 +244,9 @@ async def test_an_sms_without_a_provider_id_is_one_message_per_window_of_its_con
     """The provider's retry is absorbed even across the edge of the content window; the citizen
     asking the same thing again later is answered again (it was swallowed for a whole day)."""
     edge = datetime(2026, 11, 22, 6, 29, 50, tzinfo=UTC)  # 10 s before a window starts
-    first = await rig.gateway.receive(_forward("وضعیت", edge))
-    retry = await rig.gateway.receive(_forward("وضعیت", edge + timedelta(seconds=30)))
-    later = await rig.gateway.receive(_forward("وضعیت", edge + timedelta(minutes=25)))
+    first = await rig.sada.inbound(_forward("وضعیت", edge))
+    retry = await rig.sada.inbound(_forward("وضعیت", edge + timedelta(seconds=30)))
+    later = await rig.sada.inbound(_forward("وضعیت", edge + timedelta(minutes=25)))
     await rig.sada.dispatcher.drain()
     assert [first.duplicate, retry.duplicate, later.duplicate] == [False, True, False]
     assert len(rig.sms.texts("+989121234567")) == 2

@@ -15,7 +15,7 @@ from bot.app import Sada
 from bot.clock import ManualClock
 from bot.models import Medium, TicketStatus
 from channels.fake import FakeChannel
-from nlp.classification import Classification
+from nlp.classification import Ranking
 from nlp.keywords import KeywordClassifier
 from tests.conftest import START, make_config
 
@@ -35,10 +35,10 @@ Service = tuple[Sada, FakeChannel]
 class FailsOn(KeywordClassifier):
     """The keyword classifier, except that it raises on one marker (a bug hit by one message)."""
 
-    def classify_many(self, texts: Sequence[str]) -> list[Classification]:
-        if any("خرابکار" in t for t in texts):
+    def classify_normalized(self, normalized: Sequence[str]) -> list[Ranking]:
+        if any("خرابکار" in t for t in normalized):
             raise RuntimeError("classifier bug")
-        return super().classify_many(texts)
+        return super().classify_normalized(normalized)
 
 
 @pytest.fixture

@@ -18,10 +18,10 @@ from bot.clock import Clock
 from bot.digest.chart import render_chart
 from bot.digest.figures import Digest, Limits, build_digest, jalali_key
 from bot.digest.mail import build_email
-from bot.digest.settings import DigestSettings, Recipient, SmtpSettings, read_digest_settings
+from bot.digest.settings import DigestSettings, Recipient, SmtpSettings
 from bot.digest.text import fit_text
 from bot.digest.wording import Names, day_title
-from bot.models import Medium, OutboundMessage, SendResult
+from bot.models import OutboundMessage, SendResult
 from bot.workdays import WorkCalendar
 from storage.digests import DigestDeliveryRepository
 from storage.store import Store
@@ -201,8 +201,7 @@ class DigestSender:
 def make_sender(
     config: AppConfig, store: Store, channels: Mapping[str, Channel], clock: Clock
 ) -> tuple[DigestSender, DigestSettings]:
-    """Read `[digest]` (ConfigError names a bad key) and build the sender for this service."""
-    chat = {name for name, ch in channels.items() if ch.medium is Medium.CHAT}
-    settings = read_digest_settings(config.digest, config.taxonomy, chat)
+    """The sender for this service, with `[digest]` as read (and checked) with the config."""
+    settings = config.digest
     sender = DigestSender(store, settings, Names(config.taxonomy), config.calendar, clock, channels=channels)
     return sender, settings

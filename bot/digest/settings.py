@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time
 
-from bot.settings import ConfigError, Table
 from bot.taxonomy import Taxonomy
+from bot.toml_reader import ConfigError, Table
 
 
 @dataclass(frozen=True, slots=True)

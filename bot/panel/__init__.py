@@ -28,7 +28,6 @@ from bot.panel.context import PANEL, Panel
 from bot.panel.rendering import error_pages, make_templates
 from bot.panel.security import authenticate, security_headers
 from bot.panel.sessions import Sessions
-from bot.panel.settings import read_panel_settings
 
 if TYPE_CHECKING:
     from bot.app import Sada
@@ -37,8 +36,8 @@ STATIC = Path(__file__).parent / "static"
 
 
 def setup_panel(app: web.Application, sada: Sada) -> None:
-    """Mount the panel on the service's aiohttp application (config errors raise ConfigError)."""
-    settings = read_panel_settings(sada.config.panel)
+    """Mount the panel on the service's aiohttp application."""
+    settings = sada.config.panel
     panel_app = web.Application(middlewares=[security_headers, error_pages, authenticate])
     panel_app[PANEL] = Panel(
         sada=sada,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.settings import ConfigError, Table
+from bot.toml_reader import ConfigError, Table
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from bot.models import TicketStatus
+from bot.models import OPEN_STATUSES, TicketStatus
 from bot.panel.context import panel_of, principal_of
 from bot.panel.labels import ERRORS
 from bot.panel.rendering import render
@@ -64,5 +64,6 @@ async def ticket_list(request: web.Request) -> web.Response:
         channels=channels,
         page_url=page_url,
         now=panel.sada.clock.now(),
+        open_statuses=OPEN_STATUSES,
         scoped=principal.scope is not None,
     )

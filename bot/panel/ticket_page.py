@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.models import EventKind, TicketStatus
+from bot.models import OPEN_STATUSES, EventKind, TicketStatus
 from bot.panel.context import panel_of, principal_of
 from bot.panel.labels import ERRORS, history_line
 from bot.panel.rendering import render
@@ -62,12 +62,7 @@ async def show_ticket(
         targets=[s.value for s in targets],
         canned={s.value: [c for c in canned if c.status == s.value] for s in targets},
         survivor=survivor,
-        overdue=bool(ticket.due_at and ticket.due_at < now and ticket.status.value in OPEN_VALUES),
+        overdue=bool(ticket.due_at and ticket.due_at < now and ticket.status in OPEN_STATUSES),
         error=ERRORS.get(error or "", error),
         form=form or {},
     )
-
-
-OPEN_VALUES = frozenset(
-    {TicketStatus.REGISTERED, TicketStatus.REFERRED, TicketStatus.IN_PROGRESS, TicketStatus.REOPENED}
-)

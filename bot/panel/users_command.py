@@ -17,7 +17,6 @@ from typing import Any
 from bot.clock import SystemClock
 from bot.config import AppConfig
 from bot.panel.passwords import hash_password_async
-from bot.panel.settings import read_panel_settings
 from storage.store import Store
 from storage.users import ROLES
 from storage.web_sessions import WebSessionRepository
@@ -65,7 +64,7 @@ def read_password(from_stdin: bool, minimum: int) -> str:
 
 async def run(args: argparse.Namespace, config: AppConfig) -> int:
     """Carry out one `sada users` sub-command."""
-    settings = read_panel_settings(config.panel)
+    settings = config.panel
     username = str(getattr(args, "username", "") or "").strip().lower()
     if args.users_command != "list" and not USERNAME.match(username):
         print(f"sada users: invalid username {username!r}: use a-z, 0-9, '.', '_', '-'", file=sys.stderr)

@@ -12,14 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Sada
 from bot.channel_factory import build_channels
 from bot.clock import ManualClock
 from bot.config import config_from_mapping
-from channels.base import WebhookChannel
 from storage.store import Store
 from tests.channels.fakes import FakeBotApi, FakeSmsProviders
 from tests.conftest import START
@@ -144,15 +142,6 @@ class Service:
             return await tx.outbox.records()
 
 
-def web_app(sada: Sada) -> web.Application:
-    """What Sada.web_app() mounts for channels (without the panel, which other tests cover)."""
-    app = web.Application(client_max_size=1024 * 1024)
-    for channel in sada.channels.values():
-        if isinstance(channel, WebhookChannel):
-            app.add_routes(channel.routes(sada.gateway.receive))
-    return app
-
-
 ServiceFactory = Callable[..., Awaitable[Service]]
 
 
@@ -186,7 +175,7 @@ async def make_service(store_url: str, tmp_path: Path) -> AsyncIterator[ServiceF
         clock = ManualClock(START)
         sada = Sada(config, channels=build_channels(config.channels, store=store), store=store, clock=clock)
         await sada.start(workers=False)
-        client = TestClient(TestServer(web_app(sada), host="127.0.0.1"))
+        client = TestClient(TestServer(sada.web_app(), host="127.0.0.1"))
         await client.start_server()
         started.append((sada, client, [bot_api, bale_api, sms]))
         return Service(sada, client, bot_api, bale_api, sms, clock)

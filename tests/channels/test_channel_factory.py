@@ -10,7 +10,7 @@ import pytest
 from bot.channel_factory import build_channels
 from bot.config import config_from_mapping
 from bot.models import Medium
-from bot.settings import ConfigError
+from bot.toml_reader import ConfigError
 from channels.generic_sms import GenericSmsChannel
 from channels.hotline import HotlineChannel
 from channels.kavenegar import KavenegarChannel

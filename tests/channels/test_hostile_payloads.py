@@ -16,8 +16,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Sada
+from bot.flood import FloodSettings
 from bot.models import TicketStatus
-from bot.settings import Table
 from storage.abuse import AbuseRepository
 from tests.channels import updates as u
 from tests.channels.conftest import HOOK_SECRET, HOTLINE_TOKEN, RUBBISH, Service, ServiceFactory
@@ -178,7 +178,7 @@ async def test_records_over_the_flood_limit_are_reported_as_refused(
     """A 2xx counts only what is committed: records dropped by the flood limit are named as refused."""
     svc = await make_service()
     limited = Sada(
-        replace(svc.sada.config, flood=Table({"max_messages": 2}, "flood", base_dir=tmp_path, env={})),
+        replace(svc.sada.config, flood=FloodSettings(max_messages=2)),
         channels=svc.sada.channels,
         clock=svc.clock,
         store=svc.store,

@@ -179,7 +179,7 @@ async def test_the_follower_stopped_mid_file_and_restarted_ingests_every_record_
     seen: list[str] = []
 
     async def receive(message: Any) -> Any:
-        result = await svc.sada.gateway.receive(message)
+        result = await svc.sada.inbound(message)
         seen.append(f"{message.provider_message_id}{'(dup)' if result.duplicate else ''}")
         return result
 
@@ -222,7 +222,7 @@ async def test_the_follower_skips_a_bad_line_and_reads_a_directory_in_order(
     (folder / "notes.txt").write_text("ignored\n", encoding="utf-8")
     svc = await make_service()
     channel = svc.sada.channels["hotline"]
-    task = asyncio.create_task(channel.run(svc.sada.gateway.receive))  # type: ignore[attr-defined]
+    task = asyncio.create_task(channel.run(svc.sada.inbound))  # type: ignore[attr-defined]
     try:
         await _follow_until(svc, 2)
     finally:

@@ -90,7 +90,7 @@ async def test_webhook_registration_uses_the_secret_without_logging_it(
     caplog.set_level(logging.DEBUG)
     svc = await make_service(telegram={"public_url": "https://sada.example.ir"})
     channel = svc.sada.channels["telegram"]
-    await channel.run(svc.sada.gateway.receive)  # type: ignore[attr-defined]
+    await channel.run(svc.sada.inbound)  # type: ignore[attr-defined]
     [call] = [c for c in svc.bot_api.calls if c.method == "setWebhook"]
     assert call.params["url"] == f"https://sada.example.ir/hooks/telegram/{HOOK_SECRET}"
     assert call.params["secret_token"] == HOOK_SECRET

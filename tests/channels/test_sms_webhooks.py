@@ -319,7 +319,7 @@ async def test_kavenegar_polling_takes_unread_messages(make_service: ServiceFact
     messages = await channel.poll_once()  # type: ignore[attr-defined]
     assert [m.provider_message_id for m in messages] == ["91"]
     for message in messages:
-        await svc.sada.gateway.receive(message)
+        await svc.sada.inbound(message)
     await svc.drain()
     assert await svc.ticket_count() == 1 and svc.sms.texts()[0][1] == MOBILE
 

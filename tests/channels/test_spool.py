@@ -74,7 +74,7 @@ async def test_polled_messages_survive_a_store_outage_and_a_restart(
         await poller
     assert svc.sms.inbox == [] and await svc.ticket_count() == 0  # Kavenegar has marked it read
 
-    restarted = asyncio.create_task(channel.run(svc.sada.gateway.receive))  # type: ignore[attr-defined]
+    restarted = asyncio.create_task(channel.run(svc.sada.inbound))  # type: ignore[attr-defined]
     try:
         for _ in range(100):
             if await svc.ticket_count() == 1 and not spool.exists():
@@ -129,7 +129,7 @@ async def test_a_spool_the_disk_refuses_does_not_stop_polling(
     )
     channel = svc.sada.channels["sms"]
     svc.sms.inbox = [_entry(1), _entry(2)]
-    poller = asyncio.create_task(channel.run(svc.sada.gateway.receive))  # type: ignore[attr-defined]
+    poller = asyncio.create_task(channel.run(svc.sada.inbound))  # type: ignore[attr-defined]
     try:
         with caplog.at_level(logging.ERROR, logger="channels.kavenegar"):
             await _until(lambda: _replied(svc, 2))
@@ -158,7 +158,7 @@ async def test_while_a_batch_is_in_memory_only_nothing_more_is_fetched(
         if store_down:
             tries += 1
             raise ConnectionRefusedError("the database is unreachable")
-        return await svc.sada.gateway.receive(message)
+        return await svc.sada.inbound(message)
 
     svc.sms.inbox = [_entry(1)]
     poller = asyncio.create_task(channel.run(inbound))  # type: ignore[attr-defined]
@@ -184,7 +184,7 @@ async def test_an_unreadable_spool_is_left_alone_and_polling_goes_on(
     svc = await make_service(sms={"poll_interval_seconds": 1, "spool_path": str(spool)})
     channel = svc.sada.channels["sms"]
     svc.sms.inbox = [_entry(4)]
-    poller = asyncio.create_task(channel.run(svc.sada.gateway.receive))  # type: ignore[attr-defined]
+    poller = asyncio.create_task(channel.run(svc.sada.inbound))  # type: ignore[attr-defined]
     try:
         with caplog.at_level(logging.ERROR, logger="channels.kavenegar"):
             await _until(lambda: _replied(svc, 1))

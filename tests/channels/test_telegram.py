@@ -332,7 +332,7 @@ async def test_polling_mode_reads_updates_and_replies(make_service: ServiceFacto
     svc = await make_service(telegram={"mode": "polling", "poll_timeout_seconds": 0})
     svc.bot_api.updates = [u.text(7, 10, RUBBISH)]
     channel = svc.sada.channels["telegram"]
-    task = asyncio.create_task(channel.run(svc.sada.gateway.receive))  # type: ignore[attr-defined]
+    task = asyncio.create_task(channel.run(svc.sada.inbound))  # type: ignore[attr-defined]
     try:
         for _ in range(100):
             if await svc.ticket_count():

@@ -87,6 +87,10 @@ def digest_section(port: int, **extra: Any) -> dict[str, Any]:
     }
 
 
+# The config names the chat channel the mayor's digest goes through; each test builds its own.
+CHAT = {"telegram": {"kind": "fake"}}
+
+
 def telegram(fake: FakeBotApi) -> TelegramChannel:
     assert fake.server is not None
     base = str(fake.server.make_url("/bot"))
@@ -100,7 +104,7 @@ async def test_telegram_and_email_delivery(
 ) -> None:
     store, handles = seeded
     inbox, port = smtp
-    config = make_config(store_url, tmp_path, digest=digest_section(port))
+    config = make_config(store_url, tmp_path, digest=digest_section(port), channels=CHAT)
     tg = telegram(bot_api)
     try:
         sender, _ = make_sender(config, store, {"telegram": tg}, ManualClock(MORNING))
@@ -167,7 +171,7 @@ async def test_two_workers_and_a_restart_send_each_digest_once(
     seeded: tuple[Store, Any], bot_api: FakeBotApi, smtp: tuple[Inbox, int], tmp_path: Path, store_url: str
 ) -> None:
     inbox, port = smtp
-    config = make_config(store_url, tmp_path, digest=digest_section(port))
+    config = make_config(store_url, tmp_path, digest=digest_section(port), channels=CHAT)
     clock = ManualClock(MORNING - timedelta(minutes=5))  # 07:26: not yet
     workers = []
     for _ in range(2):  # two processes: each its own engine, channel and job
@@ -207,8 +211,6 @@ async def test_two_workers_and_a_restart_send_each_digest_once(
 
 def test_the_digest_is_due_after_the_send_time_for_yesterday(tmp_path: Path) -> None:
     config = make_config("sqlite+aiosqlite:///x.db", tmp_path, digest={"send_at": "07:30"})
-    from bot.digest.settings import read_digest_settings
-
-    settings = read_digest_settings(config.digest, config.taxonomy, set())
+    settings = config.digest
     assert due_day(MORNING - timedelta(minutes=2), settings) is None
     assert due_day(MORNING, settings) == D

@@ -12,6 +12,7 @@ from pathlib import Path
 from nlp.cli import run_classify, run_eval
 from nlp.keywords import KeywordClassifier
 from nlp.model import Model
+from nlp.policy import Router
 
 from .conftest import DEPARTMENTS
 
@@ -38,7 +39,7 @@ def test_classify_contract(model: Model) -> None:
         '{"text": "چاله بزرگ وسط خیابان"}',
     ]
     stdout = io.StringIO()
-    assert run_classify(model, io.StringIO("\n".join(lines) + "\n"), stdout) == 0
+    assert run_classify(Router(model), io.StringIO("\n".join(lines) + "\n"), stdout) == 0
     out = stdout.getvalue().splitlines()
     assert len(out) == len(lines)
     records = [json.loads(line) for line in out]
@@ -55,7 +56,9 @@ def test_classify_contract(model: Model) -> None:
 
 def test_classify_contract_with_keyword_fallback() -> None:
     stdout = io.StringIO()
-    run_classify(KeywordClassifier(DEPARTMENTS), io.StringIO('{"id": 1, "text": "چاله"}\nnope\n'), stdout)
+    run_classify(
+        Router(KeywordClassifier(DEPARTMENTS)), io.StringIO('{"id": 1, "text": "چاله"}\nnope\n'), stdout
+    )
     records = [json.loads(line) for line in stdout.getvalue().splitlines()]
     assert [r["category"] for r in records] == ["road_damage", "general"]
     for record in records:
@@ -66,7 +69,7 @@ def test_classify_streams_before_eof(model: Model) -> None:
     read_fd, write_fd = os.pipe()
     stdout = io.StringIO()
     with os.fdopen(read_fd, encoding="utf-8") as stdin, os.fdopen(write_fd, "w", encoding="utf-8") as writer:
-        worker = threading.Thread(target=run_classify, args=(model, stdin, stdout))
+        worker = threading.Thread(target=run_classify, args=(Router(model), stdin, stdout))
         worker.start()
         writer.write('{"id": 1, "text": "چراغ کوچه خاموشه"}\n{"id": 2, "text": "سگ ولگرد"}\n')
         writer.flush()
@@ -88,7 +91,7 @@ def test_run_eval_prints_report(model: Model, tmp_path: Path) -> None:
     ]
     data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     out = io.StringIO()
-    report = run_eval(model, data, out)
+    report = run_eval(Router(model), data, out)
     assert report.examples == 3 and report.accuracy == 1.0
     assert report.finglish_examples == 1
     text = out.getvalue()

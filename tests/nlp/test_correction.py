@@ -11,6 +11,7 @@ from __future__ import annotations
 from nlp.dataset import Example, load_split
 from nlp.evaluation import evaluate
 from nlp.model import Model, train
+from nlp.policy import Router
 
 from .conftest import DEPARTMENTS
 
@@ -34,7 +35,7 @@ CORRECTIONS = [
 
 def test_corrections_fix_a_misrouted_phrasing(model: Model) -> None:
     assert len(CORRECTIONS) <= 10
-    before = model.classify(MISROUTED)
+    before = Router(model).classify(MISROUTED)
     assert before.category != "stray_animals"  # the premise: the shipped model gets it wrong
 
     corrected = train(
@@ -43,8 +44,8 @@ def test_corrections_fix_a_misrouted_phrasing(model: Model) -> None:
     assert corrected.version != model.version
     assert corrected.info["extra_examples"] == len(CORRECTIONS)
     for text in [MISROUTED, *UNSEEN]:
-        assert corrected.classify(text).category == "stray_animals", text
+        assert Router(corrected).classify(text).category == "stray_animals", text
 
     heldout = load_split("heldout")
-    drop = evaluate(model, heldout).macro_f1 - evaluate(corrected, heldout).macro_f1
+    drop = evaluate(Router(model), heldout).macro_f1 - evaluate(Router(corrected), heldout).macro_f1
     assert drop <= 0.02

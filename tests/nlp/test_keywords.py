@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from nlp.keywords import DEFAULT_KEYWORDS, KeywordClassifier
 from nlp.letters import fold
+from nlp.policy import Router
 
 DEPARTMENTS = {c: f"dept_{c}" for c in DEFAULT_KEYWORDS} | {"general": "dept_general"}
 PIECES = sorted({k for ks in DEFAULT_KEYWORDS.values() for k in ks}) + ["ها", "ی", "خا", "1", "_", "ي", "ك"]
@@ -31,7 +32,7 @@ def reference_hits(text: str) -> dict[str, int]:
 )
 @settings(max_examples=500, deadline=None)
 def test_same_decision_as_one_search_per_keyword(text: str) -> None:
-    classifier = KeywordClassifier(DEPARTMENTS)
+    classifier = Router(KeywordClassifier(DEPARTMENTS))
     hits = reference_hits(text)
     total = sum(hits.values())
     got = classifier.classify(text)
@@ -43,6 +44,6 @@ def test_same_decision_as_one_search_per_keyword(text: str) -> None:
 
 
 def test_keywords_match_only_at_a_word_start() -> None:
-    classifier = KeywordClassifier(DEPARTMENTS)
+    classifier = Router(KeywordClassifier(DEPARTMENTS))
     assert classifier.classify("چراغ کوچه خاموش است").top_k == (("street_lighting", 1.0),)  # no «موش»
     assert classifier.classify("موش زیاد شده").category == "stray_animals"

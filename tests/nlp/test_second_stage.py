@@ -13,6 +13,7 @@ from nlp.dataset import load_split
 from nlp.encoder import DEFAULT_CACHE_PATH, CachedEncoder, E5Encoder, SentenceEncoder
 from nlp.model import Model, ModelError
 from nlp.normalizer import Normalizer
+from nlp.policy import Router
 from nlp.second_stage import SecondStage, fit_head
 
 from .conftest import DEPARTMENTS
@@ -95,8 +96,8 @@ def test_a_broken_engine_leaves_routing_to_the_first_stage(trained: tuple[Model,
     texts = [e.text for e in load_split("heldout")[::6]]
     broken = Model.load(trained[2], DEPARTMENTS, encoder=_Broken())
     alone = Model.load(trained[2], DEPARTMENTS, second_stage=False)
-    assert [r.category for r in broken.classify_many(texts)] == [
-        r.category for r in alone.classify_many(texts)
+    assert [r.category for r in Router(broken).classify_many(texts)] == [
+        r.category for r in Router(alone).classify_many(texts)
     ]
 
 

@@ -64,7 +64,7 @@ D = UrgencyDetector()
     ],
 )
 def test_detect(normalizer: Normalizer, raw: str, reasons: tuple[Danger, ...]) -> None:
-    assert D.detect(normalizer.normalize(raw), normalized=True).reasons == reasons  # as Model._decide
+    assert D.detect(normalizer.normalize(raw), normalized=True).reasons == reasons  # as Router.decide
 
 
 def test_urgent_property() -> None:

@@ -5,7 +5,7 @@ pair matters as much as the urgent half: rubble, soil or materials dumped in an 
 water or garbage, a "dangerous" pothole, old news of a past fire, idioms and questions that
 mention the fire service. Registers: short colloquial, 137 call transcripts, long polite letters,
 reporter voice, Finglish and Arabic letters. Messages go through the normaliser and then the
-detector with `normalized=True`, as `Model._decide` calls it.
+detector with `normalized=True`, as `nlp.policy.Router.decide` calls it.
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ class Site:
 
     async def say(self, address: str, text: str, channel: FakeChannel | None = None) -> str:
         """A citizen writes; returns the ticket's tracking code after replies are delivered."""
-        result = await (channel or self.chat).push(self.sada.gateway.receive, address, text)
+        result = await (channel or self.chat).push(self.sada.inbound, address, text)
         await self.sada.dispatcher.drain()
         assert result.ticket_code
         return str(result.ticket_code)

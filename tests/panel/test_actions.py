@@ -230,7 +230,7 @@ async def test_ticket_page_shows_location_map_link_and_conversation(site: Site, 
     message = site.chat.inbound("tg:5", POTHOLE)
     from dataclasses import replace
 
-    result = await site.sada.gateway.receive(replace(message, location=GeoPoint(35.7, 51.4)))
+    result = await site.sada.inbound(replace(message, location=GeoPoint(35.7, 51.4)))
     await site.sada.dispatcher.drain()
     operator = await clients("olga")
     page = await (await operator.get(f"/panel/tickets/{result.ticket_code}")).text()

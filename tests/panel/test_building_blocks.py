@@ -10,8 +10,7 @@ from bot.config import config_from_mapping
 from bot.panel.passwords import hash_password, verify_password
 from bot.panel.roles import ROLE_PERMISSIONS, Permission
 from bot.panel.search import BadFilter, SearchTerms, parse_filter, parse_search
-from bot.panel.settings import read_panel_settings
-from bot.settings import ConfigError
+from bot.toml_reader import ConfigError
 from storage.users import ROLES
 
 
@@ -28,7 +27,7 @@ def test_passwords_are_salted_scrypt_and_verify() -> None:
 
 def _panel(tmp_path: Path, **values: object) -> object:
     config = config_from_mapping({"panel": values}, base_dir=tmp_path, env={})
-    return read_panel_settings(config.panel)
+    return config.panel
 
 
 def test_panel_settings_defaults_and_errors_name_the_key(tmp_path: Path) -> None:

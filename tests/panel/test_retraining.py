@@ -226,7 +226,7 @@ async def test_a_correction_reaches_the_next_message_after_a_panel_retrain(
             assert await serving_version(other) == v1
             chat = other.channels["tg"]
             assert isinstance(chat, FakeChannel)
-            elsewhere = await chat.push(other.gateway.receive, "tg:3", CABIN, message_id="other-1")
+            elsewhere = await chat.push(other.inbound, "tg:3", CABIN, message_id="other-1")
             async with other.store.read() as tx:
                 ticket = await tx.tickets.by_code(str(elsewhere.ticket_code))
             assert ticket is not None and (ticket.model_version, ticket.category) == (v1, runner_up)
@@ -374,7 +374,7 @@ def test_a_candidate_passes_only_when_no_worse_on_both_sets(
 
 
 def test_retraining_settings_are_read_and_bounded(tmp_path: Path) -> None:
-    from bot.settings import ConfigError
+    from bot.toml_reader import ConfigError
 
     config = make_config(
         "sqlite+aiosqlite://", tmp_path, nlp={"retrain_interval_minutes": 90, "retrain_tolerance": 0}

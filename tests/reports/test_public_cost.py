@@ -15,7 +15,7 @@ from aiohttp import web
 from sqlalchemy import event
 
 from bot.jalali import TEHRAN
-from bot.public_stats import PublicStats, read_public_settings
+from bot.public_stats import PublicStats
 from storage.store import Store
 from tests.digest.seed import Seeder
 from tests.reports.conftest import Site
@@ -130,7 +130,7 @@ async def test_only_fixed_complete_periods_are_published(site: Site, clients: An
 async def own_server(site: Site) -> AsyncIterator[tuple[PublicStats, str]]:
     """The public statistics of `site`'s service mounted alone on another port, so the test holds
     the PublicStats (its computations) it talks to over HTTP."""
-    stats = PublicStats(site.sada, read_public_settings(site.sada.config.public))
+    stats = PublicStats(site.sada, site.sada.config.public)
     app = web.Application()
     stats.mount(app)
     runner = web.AppRunner(app, access_log=None)

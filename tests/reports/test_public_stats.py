@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.public_stats import PublicSettings, read_public_settings, suppress
-from bot.settings import ConfigError
+from bot.public_stats import PublicSettings, suppress
+from bot.toml_reader import ConfigError
 from tests.conftest import make_config
 from tests.reports.conftest import D1, PHONE, PLACE, Site
 
@@ -145,12 +145,10 @@ async def test_weeks_and_days_publish_totals_only(site: Site, clients: Any) -> N
 def test_the_public_section_is_validated(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'sada.db'}"
     good = make_config(url, tmp_path, public={"min_tickets": 3, "past_cache_seconds": 3600})
-    assert read_public_settings(good.public) == PublicSettings(
-        min_tickets=3, cache_seconds=300, past_cache_seconds=3600
-    )
+    assert good.public == PublicSettings(min_tickets=3, cache_seconds=300, past_cache_seconds=3600)
     # The keys of earlier versions still start the service, with a warning.
     older = make_config(url, tmp_path, public={"stats_days": 7, "min_district_tickets": 4})
-    assert read_public_settings(older.public).min_tickets == 4
+    assert older.public.min_tickets == 4
     assert "public.stats_days is no longer used" in caplog.text
     for section, key in (
         ({"min_tickets": 2}, "public.min_tickets"),  # one or two tickets would point at people
@@ -159,5 +157,5 @@ def test_the_public_section_is_validated(tmp_path: Path, caplog: pytest.LogCaptu
         ({"days": 7}, "public.days"),
     ):
         with pytest.raises(ConfigError) as raised:
-            read_public_settings(make_config(url, tmp_path, public=section).public)
+            make_config(url, tmp_path, public=section)
         assert key in str(raised.value)
