@@ -177,7 +177,7 @@ class HotlineChannel:
         be parsed is refused (400), one over the flood limit is refused as such, and one the store
         could not take makes the answer 503 so the sender retries the batch (idempotent on call id).
         `accepted` counts only records now committed."""
-        errors: list[dict[str, object]] = []
+        refused: dict[int, str] = {}  # index → why
         parsed: list[tuple[int, InboundMessage]] = []
         for index, item in enumerate(items):
             try:
@@ -185,23 +185,23 @@ class HotlineChannel:
                     raise item
                 parsed.append((index, self.parse(item)))
             except BadPayload as exc:
-                errors.append({"index": index, "error": str(exc)})
+                refused[index] = str(exc)
         outcomes = await asyncio.gather(*(on_inbound(m) for _, m in parsed), return_exceptions=True)
         accepted = duplicates = 0
-        unstored: list[dict[str, object]] = []
+        unstored: list[int] = []
         for (index, _), outcome in zip(parsed, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 log.error("channel=%s record not stored: %s", self.name, type(outcome).__name__)
-                unstored.append({"index": index, "error": "not stored, try again"})
+                unstored.append(index)
             elif outcome.dropped:
-                errors.append({"index": index, "error": "flood limit: not stored"})
+                refused[index] = "flood limit: not stored"
             else:
                 duplicates += outcome.duplicate
                 accepted += not outcome.duplicate
-        errors.sort(key=lambda e: int(str(e["index"])))
+        errors = [{"index": index, "error": refused[index]} for index in sorted(refused)]
         body: dict[str, object] = {"accepted": accepted, "duplicates": duplicates, "errors": errors}
         if unstored:
-            body["unavailable"] = unstored
+            body["unavailable"] = [{"index": index, "error": "not stored, try again"} for index in unstored]
             return web.json_response({"status": "unavailable", **body}, status=503)
         if errors:
             log.warning("channel=%s refused %d of %d records", self.name, len(errors), len(items))

@@ -28,7 +28,7 @@ FIXED_IN: dict[str, tuple[str, str]] = {
     "jinja2": ("3.1.6", "GHSA-cpwx-vrp4-4pq7, GHSA-q2x7-8rv6-6q7h, GHSA-gmj6-6f8f-6699 (sandbox escapes)"),
     "aiosmtplib": ("5.1.2", "CVE-2026-53533 (5.1.1); CVE-2026-55558, PYSEC-2026-2338 (5.1.2)"),
     "scikit-learn": ("1.5.0", "CVE-2024-5206 (sensitive data kept in TfidfVectorizer.stop_words_)"),
-    "pytest": ("9.0.3", "CVE-2025-71176 (predictable /tmp/pytest-of-<user>)"),
+    "pytest": ("9.0.3", "CVE-2025-71176 (predictable per-user temporary directory name)"),
     "playwright": ("1.55.1", "CVE-2025-59288 (browser download without certificate check)"),
     "aiosmtpd": ("1.4.6", "CVE-2024-27305 SMTP smuggling (1.4.5), CVE-2024-34083 STARTTLS injection (1.4.6)"),
 }
