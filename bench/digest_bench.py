@@ -26,11 +26,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import config_from_mapping  # noqa: E402
+from bot.dates.jalali import to_tehran  # noqa: E402
 from bot.digest.chart import render_chart  # noqa: E402
 from bot.digest.figures import build_digest  # noqa: E402
 from bot.digest.text import fit_text  # noqa: E402
 from bot.digest.wording import Names  # noqa: E402
-from bot.jalali import to_tehran  # noqa: E402
 from storage.store import Store  # noqa: E402
 
 CHANNELS = ("telegram", "bale", "sms", "hotline")

@@ -4,7 +4,7 @@
     python bench/duplicates_eval.py --pairs FILE --threshold 75 --config sada.toml
 
 Each pair `{"a", "b", "category", "same", "kind"}` is scored through the production path:
-`bot.understanding.Understander` normalises both texts (hazm `Normalizer`) and locates them
+`bot.intake.understanding.Understander` normalises both texts (hazm `Normalizer`) and locates them
 (`Gazetteer.locate`), `a` becomes an open ticket (`Understander.duplicate_pool`, with the store's
 district filter of `open_similar`: a ticket in another known district is never a candidate) and `b`
 the new report (`Understander.duplicate_of` with the threshold). Only the classifier is fixed: both
@@ -26,7 +26,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.understanding import Understander, Understanding  # noqa: E402
+from bot.intake.understanding import Understander, Understanding  # noqa: E402
 from nlp.calibration import AbstainRule  # noqa: E402
 from nlp.classification import Ranking  # noqa: E402
 from nlp.duplicates import DuplicateCandidate  # noqa: E402

@@ -16,25 +16,25 @@ from typing import TYPE_CHECKING
 from aiohttp import StreamReader, web
 from aiohttp.typedefs import Handler, Middleware
 
-from bot.channel_factory import build_channels
-from bot.clock import Clock, SystemClock
 from bot.config import AppConfig, ServiceSettings
+from bot.dates.clock import Clock, SystemClock
 from bot.digest.job import digest_job
-from bot.directory import ChannelDirectory
-from bot.dispatcher import Dispatcher
-from bot.event_loop import loop_name
-from bot.flood import FloodGuard
-from bot.gateway import Gateway
-from bot.ingest import GroupCommit
+from bot.intake.flood import FloodGuard
+from bot.intake.gateway import Gateway
+from bot.intake.ingest import GroupCommit
+from bot.intake.understanding import Understander, load_understander
+from bot.jobs.retraining import Retrainer, Trainer, train_candidate
+from bot.jobs.surveys import SurveyCloser
 from bot.lifecycle import Lifecycle, SurveyPolicy
-from bot.panel import setup_panel
-from bot.public_stats import setup_public_stats
-from bot.retraining import Retrainer, Trainer, train_candidate
-from bot.supervision import Supervisor
-from bot.surveys import SurveyCloser
+from bot.models import ChannelDirectory
+from bot.outbox.dispatcher import Dispatcher
+from bot.runtime.channel_factory import build_channels
+from bot.runtime.event_loop import loop_name
+from bot.runtime.processes import SHUTDOWN_WATCHDOG, exit_if_stuck, mark_ready
+from bot.runtime.supervision import Supervisor
 from bot.toml_reader import ConfigError
-from bot.understanding import Understander, load_understander
-from bot.workers import SHUTDOWN_WATCHDOG, exit_if_stuck, mark_ready
+from bot.web.panel import setup_panel
+from bot.web.public_stats import setup_public_stats
 from channels.base import Channel, OnInbound, RunningChannel, WebhookChannel
 from nlp.classification import Scorer
 from nlp.places import DEFAULT_GAZETTEER_PATH, Gazetteer
@@ -108,8 +108,8 @@ class Sada:
             raise RuntimeError("Sada.start() builds the retrainer: call it first")
         return self._retrainer
 
-    async def start(self, *, workers: bool = True, singletons: bool = True) -> None:
-        """Make the store ready, load nlp, then start the background workers and polling channels.
+    async def start(self, *, background_tasks: bool = True, singletons: bool = True) -> None:
+        """Make the store ready, load nlp, then start the background tasks and polling channels.
 
         `singletons=False` (every `serve --workers` process but the first) leaves out what must
         run once per deployment: polling channels, the survey closer, the digest and the
@@ -141,11 +141,11 @@ class Sada:
         # Channels hand messages to the flood limit, then to group commit, then to the gateway.
         ingest = GroupCommit(self.store, self._gateway)
         self._inbound = FloodGuard(self.store, self._flood, self.clock, ingest.receive).receive
-        if workers:
+        if background_tasks:
             self.background.start("outbox", self.dispatcher.run)
             if self._retrainer.available:
                 self.background.start("model-watch", self._retrainer.watch)
-        if workers and singletons:
+        if background_tasks and singletons:
             self.background.start("surveys", self.surveys.run)
             if self._retrainer.available:
                 self.background.start("retrain", self._retrainer.run)
@@ -179,7 +179,7 @@ class Sada:
         return understander, len(corrections)
 
     async def stop(self) -> None:
-        """Stop workers (each finishes its current step; a retrain is cut short), close channels
+        """Stop the background tasks (each finishes its current step; a retrain is cut short), close channels
         and the store."""
         self.dispatcher.stop()
         self.surveys.stop()
@@ -331,9 +331,9 @@ def check_listen_address(service: ServiceSettings, *, shared: bool) -> None:
 
 
 async def serve(config: AppConfig, *, worker_index: int | None = None) -> None:
-    """Run until SIGTERM or SIGINT, then drain in-flight requests and stop workers cleanly.
+    """Run until SIGTERM or SIGINT, then drain in-flight requests and stop the background tasks cleanly.
 
-    `worker_index` is set when this process is one of `serve --workers N` (bot.workers): it then
+    `worker_index` is set when this process is one of `serve --workers N` (bot.runtime.processes): it then
     shares the port with the others, and only worker 0 runs the once-per-deployment jobs.
     Raises ConfigError (one line for the operator) if it cannot listen on the configured port."""
     check_listen_address(config.service, shared=worker_index is not None)

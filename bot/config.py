@@ -18,18 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.channel_factory import ChannelSpec, chat_channel_names, read_channels
-from bot.code_lookups import CodeLookupSettings, code_lookup_settings
+from bot.dates.workdays import WorkCalendar, jalali_day, official_holidays
 from bot.digest.settings import DigestSettings, read_digest_settings
-from bot.event_loop import EVENT_LOOPS
-from bot.flood import FloodSettings, flood_settings
-from bot.public_stats import PublicSettings, read_public_settings
+from bot.intake.code_lookups import CodeLookupSettings, code_lookup_settings
+from bot.intake.flood import FloodSettings, flood_settings
+from bot.runtime.channel_factory import ChannelSpec, chat_channel_names, read_channels
+from bot.runtime.event_loop import EVENT_LOOPS
 from bot.taxonomy import Taxonomy, default_taxonomy_data, read_taxonomy
 from bot.toml_reader import ConfigError, Table, environment
-from bot.workdays import WorkCalendar, jalali_day, official_holidays
+from bot.web.public_stats import PublicSettings, read_public_settings
 
 if TYPE_CHECKING:
-    from bot.panel.settings import PanelSettings
+    from bot.web.panel.settings import PanelSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +116,7 @@ class AppConfig:
     nlp: NlpSettings
     calendar: WorkCalendar
     taxonomy: Taxonomy
-    channels: tuple[ChannelSpec, ...]  # enabled ones, in build order (bot/channel_factory.py)
+    channels: tuple[ChannelSpec, ...]  # enabled ones, in build order (bot/runtime/channel_factory.py)
     panel: PanelSettings
     digest: DigestSettings
     public: PublicSettings
@@ -167,8 +167,8 @@ def config_from_mapping(
     source: Path | None = None,
 ) -> AppConfig:
     """Validate an already-parsed config mapping."""
-    # Imported here: the `bot.panel` package's __init__ imports modules that import this one.
-    from bot.panel.settings import read_panel_settings
+    # Imported here: the `bot.web.panel` package's __init__ imports modules that import this one.
+    from bot.web.panel.settings import read_panel_settings
 
     env = environment() if env is None else env
     root = Table(data, "", base_dir=base_dir, env=env)

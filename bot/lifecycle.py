@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bot.clock import Clock
-from bot.directory import ChannelDirectory
+from bot.dates.clock import Clock
+from bot.dates.workdays import WorkCalendar
 from bot.models import (
     BULK_PRIORITY,
     OPEN_STATUSES,
     REPLY_PRIORITY,
     Button,
+    ChannelDirectory,
     EventKind,
     Identity,
     Medium,
@@ -27,7 +28,6 @@ from bot.models import (
 )
 from bot.replies import SURVEY_BUTTONS, render
 from bot.taxonomy import Taxonomy
-from bot.workdays import WorkCalendar
 from storage.outbox import Queued
 from storage.store import Transaction
 
@@ -244,7 +244,7 @@ class Lifecycle:
     ) -> Queued:
         """One reply rendered for the medium of the identity's reply channel, ready for the outbox
         (`tell` queues it at once; batch intake queues a group's replies in one INSERT)."""
-        channel, address = self._directory.route(identity)
+        channel, address = identity.channel, identity.address
         medium = self._directory.medium(channel)
         if ticket is not None:
             values.setdefault("code", ticket.tracking_code)

@@ -7,6 +7,7 @@ depend on this module without depending on each other.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -18,6 +19,22 @@ class Medium(StrEnum):
 
     SMS = "sms"
     CHAT = "chat"
+
+
+class ChannelDirectory:
+    """Channel name → medium. A reply goes back on the channel the citizen used; a channel that
+    cannot send by itself answers through another (a hotline forwards to its `reply_via` SMS
+    channel in `HotlineChannel.send`; a blocked chat bot falls back to SMS in the outbox
+    dispatcher), so there is no routing table here."""
+
+    def __init__(self, media: Mapping[str, Medium]) -> None:
+        self._media = dict(media)
+
+    def medium(self, channel: str) -> Medium:
+        """How texts on `channel` are shown; unknown channels named sms… are SMS, others chat."""
+        if channel in self._media:
+            return self._media[channel]
+        return Medium.SMS if channel.startswith(("sms", "hotline")) else Medium.CHAT
 
 
 class TicketStatus(StrEnum):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.jalali import jalali_date, jalali_datetime
+from bot.dates.jalali import jalali_date, jalali_datetime
 from bot.models import Button, Medium, TicketStatus
 from nlp.letters import persian_digits
 

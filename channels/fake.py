@@ -17,7 +17,9 @@ from bot.models import (
     SendError,
     SendResult,
 )
+from bot.toml_reader import Table
 from channels.base import OnInbound
+from channels.registry import BuildContext, Provider, ReadContext, Role
 
 
 class FakeChannel:
@@ -84,3 +86,15 @@ class FakeChannel:
     async def aclose(self) -> None:
         """Nothing to release."""
         self.closed = True
+
+
+def read(t: Table, ctx: ReadContext) -> None:
+    """`kind = "fake"` has no settings."""
+
+
+def build(s: None, ctx: BuildContext) -> FakeChannel:
+    """An in-memory chat channel."""
+    return FakeChannel(ctx.name)
+
+
+PROVIDER = Provider(("fake",), Role.CHAT, read, build)

@@ -17,16 +17,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from bot.models import InboundMessage, Medium, OutboundMessage, SendError, SendResult
+from bot.toml_reader import ConfigError, Table
+from channels import provider_config as cfg
 from channels.base import Channel, ChannelState, OnInbound
 from channels.hotline_feed import FeedFollower
 from channels.phone import PhoneError, canonical_mobile
 from channels.redaction import hide_secret
+from channels.registry import BuildContext, Provider, ReadContext, Role
 from channels.webhook import BadPayload, TooDeep, decode_json, read_body, refused, secret_matches
 
 log = logging.getLogger(__name__)
@@ -231,3 +236,51 @@ class HotlineChannel:
 def follower(path: Any, state: ChannelState, name: str, interval: float) -> FeedFollower:
     """The feed follower for channel `name` (its positions live under `hotline:<name>`)."""
     return FeedFollower(path, state, f"hotline:{name}", interval=interval)
+
+
+@dataclass(frozen=True, slots=True)
+class HotlineSettings:
+    """`kind = "hotline"`: the 137 call centre's records, pushed (token) or followed from a file."""
+
+    token: str | None = field(repr=False)
+    reply_via: str
+    review_below: float
+    follow: Path | None
+    follow_interval: float
+
+
+def read(t: Table, ctx: ReadContext) -> HotlineSettings:
+    """`[channels.<name>]` with `kind = "hotline"`."""
+    token = cfg.optional_secret(t, "token")
+    follow = t.path_value("follow") if t.has("follow") else None
+    interval = t.float("follow_interval_seconds", 1.0, minimum=0.05) if follow is not None else 1.0
+    if token is None and follow is None:
+        raise ConfigError(t.dotted("token_env"), "missing (or set follow = <file or directory>)")
+    return HotlineSettings(
+        token=token,
+        reply_via=ctx.sender(t, "reply_via"),
+        review_below=t.float("review_below", 0.6, minimum=0, maximum=1),
+        follow=follow,
+        follow_interval=interval,
+    )
+
+
+def build(s: HotlineSettings, ctx: BuildContext) -> HotlineChannel:
+    """The channel for read settings; `reply_via` is built already, a feed needs the store."""
+    feed = None
+    if s.follow is not None:
+        if ctx.state is None:
+            raise ConfigError(
+                ctx.dotted("follow"), "following a feed needs the store (build_channels(..., store=))"
+            )
+        feed = follower(s.follow, ctx.state, ctx.name, s.follow_interval)
+    return HotlineChannel(
+        ctx.name,
+        token=s.token,
+        reply_via=ctx.channels[s.reply_via],
+        review_below=s.review_below,
+        follow=feed,
+    )
+
+
+PROVIDER = Provider(("hotline",), Role.RELAY, read, build)

@@ -13,14 +13,19 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bot.models import InboundMessage, OutboundMessage, SendError, SendResult
+from bot.toml_reader import Table
+from channels import provider_config as cfg
 from channels.base import DeliveryReport, DeliveryStatus, OnInbound
 from channels.phone import local_form, masked
 from channels.provider_http import ProviderHttp
 from channels.ratelimit import RateLimiter
+from channels.registry import BuildContext, Provider, ReadContext, Role
 from channels.sms import SmsChannel, SmsFieldNames, parse_sms, report
 from channels.spool import Spool
 from channels.webhook import BadPayload, Guard, pick
@@ -216,3 +221,52 @@ class KavenegarChannel(SmsChannel):
         """Close the HTTP pool."""
         with contextlib.suppress(Exception):
             await self._http.aclose()
+
+
+@dataclass(frozen=True, slots=True)
+class KavenegarSettings:
+    """`kind = "kavenegar"`."""
+
+    api_key: str = field(repr=False)
+    sender: str
+    webhook: cfg.WebhookAccess | None
+    base_url: str
+    timeout: float
+    messages_per_second: float
+    max_parts: int
+    poll_interval: float | None
+    spool_path: Path
+
+
+def read(t: Table, ctx: ReadContext) -> KavenegarSettings:
+    """`[channels.<name>]` with `kind = "kavenegar"`."""
+    return KavenegarSettings(
+        api_key=cfg.secret(t, "api_key"),
+        sender=t.str("sender"),
+        webhook=cfg.webhook(t),
+        base_url=cfg.url(t, DEFAULT_BASE_URL),
+        timeout=cfg.timeout(t),
+        messages_per_second=cfg.rate(t),
+        max_parts=cfg.max_parts(t),
+        poll_interval=t.float("poll_interval_seconds", minimum=1) if t.has("poll_interval_seconds") else None,
+        spool_path=t.path_value("spool_path", f"var/{ctx.name}-polled.jsonl"),
+    )
+
+
+def build(s: KavenegarSettings, ctx: BuildContext) -> KavenegarChannel:
+    """The channel for read settings."""
+    return KavenegarChannel(
+        ctx.name,
+        api_key=s.api_key,
+        sender=s.sender,
+        guard=s.webhook.guard() if s.webhook else None,
+        base_url=s.base_url,
+        timeout=s.timeout,
+        limiter=RateLimiter(s.messages_per_second),
+        max_parts=s.max_parts,
+        poll_interval=s.poll_interval,
+        spool=Spool(s.spool_path),
+    )
+
+
+PROVIDER = Provider(("kavenegar",), Role.SENDER, read, build)

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from bot.models import OutboundMessage, ReceiveResult, SendError, SendResult
+from bot.toml_reader import Table
+from channels import provider_config as cfg
 from channels.phone import local_form, masked
 from channels.provider_http import ProviderHttp
 from channels.ratelimit import RateLimiter
+from channels.registry import BuildContext, Provider, ReadContext, Role
 from channels.sms import SmsChannel, SmsFieldNames
 from channels.webhook import Guard
 
@@ -92,3 +96,49 @@ class MelipayamakChannel(SmsChannel):
         """Close the HTTP pool."""
         with contextlib.suppress(Exception):
             await self._http.aclose()
+
+
+@dataclass(frozen=True, slots=True)
+class MelipayamakSettings:
+    """`kind = "melipayamak"`."""
+
+    username: str
+    password: str = field(repr=False)
+    sender: str
+    webhook: cfg.WebhookAccess | None
+    base_url: str
+    timeout: float
+    messages_per_second: float
+    max_parts: int
+
+
+def read(t: Table, ctx: ReadContext) -> MelipayamakSettings:
+    """`[channels.<name>]` with `kind = "melipayamak"`."""
+    return MelipayamakSettings(
+        username=t.str("username"),
+        password=cfg.secret(t, "password"),
+        sender=t.str("sender"),
+        webhook=cfg.webhook(t),
+        base_url=cfg.url(t, DEFAULT_BASE_URL),
+        timeout=cfg.timeout(t),
+        messages_per_second=cfg.rate(t),
+        max_parts=cfg.max_parts(t),
+    )
+
+
+def build(s: MelipayamakSettings, ctx: BuildContext) -> MelipayamakChannel:
+    """The channel for read settings."""
+    return MelipayamakChannel(
+        ctx.name,
+        username=s.username,
+        password=s.password,
+        sender=s.sender,
+        guard=s.webhook.guard() if s.webhook else None,
+        base_url=s.base_url,
+        timeout=s.timeout,
+        limiter=RateLimiter(s.messages_per_second),
+        max_parts=s.max_parts,
+    )
+
+
+PROVIDER = Provider(("melipayamak",), Role.SENDER, read, build)

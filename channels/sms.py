@@ -65,7 +65,7 @@ def content_ids(address: str, receiver: str | None, text: str, at: datetime) -> 
     A provider retries a forward within minutes, but a citizen may send the same words again later
     («وضعیت» twice a day) and must be answered again. So the id is the content within a window of
     CONTENT_WINDOW, and the gateway takes a message for a retry when the same content is stored
-    under the window before's id too (bot.gateway, EARLIER_ID): the same SMS from the same number
+    under the window before's id too (bot.intake.gateway, EARLIER_ID): the same SMS from the same number
     within 10 minutes is one message, at least 20 minutes later it is a new one (in between, it
     depends on where the window starts)."""
     slot = int(at.timestamp() // CONTENT_WINDOW.total_seconds())

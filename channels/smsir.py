@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import dataclass, field
 
 from bot.models import OutboundMessage, SendError, SendResult
+from bot.toml_reader import Table
+from channels import provider_config as cfg
 from channels.phone import local_form, masked
 from channels.provider_http import ProviderHttp
 from channels.ratelimit import RateLimiter
+from channels.registry import BuildContext, Provider, ReadContext, Role
 from channels.sms import SmsChannel
 
 log = logging.getLogger(__name__)
@@ -72,3 +76,43 @@ class SmsIrChannel(SmsChannel):
         """Close the HTTP pool."""
         with contextlib.suppress(Exception):
             await self._http.aclose()
+
+
+@dataclass(frozen=True, slots=True)
+class SmsIrSettings:
+    """`kind = "smsir"` (sends only)."""
+
+    api_key: str = field(repr=False)
+    line_number: str
+    base_url: str
+    timeout: float
+    messages_per_second: float
+    max_parts: int
+
+
+def read(t: Table, ctx: ReadContext) -> SmsIrSettings:
+    """`[channels.<name>]` with `kind = "smsir"`."""
+    return SmsIrSettings(
+        api_key=cfg.secret(t, "api_key"),
+        line_number=t.str("line_number"),
+        base_url=cfg.url(t, DEFAULT_BASE_URL),
+        timeout=cfg.timeout(t),
+        messages_per_second=cfg.rate(t),
+        max_parts=cfg.max_parts(t),
+    )
+
+
+def build(s: SmsIrSettings, ctx: BuildContext) -> SmsIrChannel:
+    """The channel for read settings."""
+    return SmsIrChannel(
+        ctx.name,
+        api_key=s.api_key,
+        line_number=s.line_number,
+        base_url=s.base_url,
+        timeout=s.timeout,
+        limiter=RateLimiter(s.messages_per_second),
+        max_parts=s.max_parts,
+    )
+
+
+PROVIDER = Provider(("smsir",), Role.SENDER, read, build)

@@ -19,6 +19,7 @@ import logging
 import os
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
@@ -53,10 +54,13 @@ from bot.models import (
     SendError,
     SendResult,
 )
+from bot.toml_reader import ConfigError, Table
+from channels import provider_config as cfg
 from channels.base import OnInbound, RecipientBlocked
 from channels.phone import maybe_mobile
 from channels.ratelimit import RateLimiter
 from channels.redaction import hide_secret
+from channels.registry import BuildContext, Provider, ReadContext, Role
 from channels.webhook import BadPayload, Guard, decode_json, ignored, read_body, refused
 
 log = logging.getLogger(__name__)
@@ -386,3 +390,81 @@ class TelegramChannel:
         for request in self._requests:
             with contextlib.suppress(Exception):
                 await request.shutdown()
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramSettings:
+    """`kind = "telegram"` or `"bale"` (the same Bot API)."""
+
+    token: str = field(repr=False)
+    secret: str | None = field(repr=False)
+    mode: str
+    base_url: str
+    base_file_url: str
+    require_secret_header: bool
+    send_secret_header: bool
+    webhook_url: str | None
+    fallback_sms: str | None
+    messages_per_second: float
+    chat_interval: float
+    timeout: float
+    poll_timeout: int
+
+
+# kind → (base URL, file URL, whether the secret header is required and sent)
+_DEFAULTS = {
+    "telegram": (TELEGRAM_BASE_URL, TELEGRAM_FILE_URL, True),
+    "bale": (BALE_BASE_URL, BALE_FILE_URL, False),
+}
+
+
+def read(t: Table, ctx: ReadContext) -> TelegramSettings:
+    """`[channels.<name>]` with `kind = "telegram"` or `"bale"`."""
+    base_url, file_url, header = _DEFAULTS[ctx.kind]
+    mode = t.choice("mode", ("webhook", "polling"), "webhook")
+    secret = cfg.webhook_secret(t)
+    if mode == "webhook" and secret is None:
+        raise ConfigError(t.dotted("webhook_secret_env"), "missing (required in webhook mode)")
+    public_url = t.str("public_url", "").rstrip("/") or None
+    if public_url and not public_url.startswith("https://"):
+        raise ConfigError(t.dotted("public_url"), "must start with https:// (Telegram and Bale require it)")
+    return TelegramSettings(
+        token=cfg.secret(t, "token"),
+        secret=secret,
+        mode=mode,
+        base_url=cfg.url(t, base_url),
+        base_file_url=cfg.url(t, file_url, key="base_file_url"),
+        require_secret_header=t.bool("require_secret_header", header),
+        send_secret_header=t.bool("send_secret_header", header),
+        webhook_url=public_url,
+        fallback_sms=ctx.sender(t, "fallback_sms") if t.has("fallback_sms") else None,
+        messages_per_second=t.float("messages_per_second", 30.0, minimum=0.1),
+        chat_interval=t.float("chat_interval_seconds", 1.0, minimum=0),
+        timeout=cfg.timeout(t),
+        poll_timeout=t.int("poll_timeout_seconds", 30, minimum=0, maximum=50),
+    )
+
+
+def build(s: TelegramSettings, ctx: BuildContext) -> TelegramChannel:
+    """The bot for read settings, showing the menu keyboard."""
+    return TelegramChannel(
+        ctx.name,
+        token=s.token,
+        secret=s.secret,
+        mode=s.mode,
+        base_url=s.base_url,
+        base_file_url=s.base_file_url,
+        require_secret_header=s.require_secret_header,
+        send_secret_header=s.send_secret_header,
+        webhook_url=s.webhook_url,
+        keyboard=ctx.keyboard,
+        fallback_sms=s.fallback_sms,
+        messages_per_second=s.messages_per_second,
+        chat_interval=s.chat_interval,
+        timeout=s.timeout,
+        poll_timeout=s.poll_timeout,
+    )
+
+
+# Telegram bots may fall back to an SMS sender (`fallback_sms`), so they are read after senders.
+PROVIDER = Provider(("telegram", "bale"), Role.CHAT, read, build, names_sender=True)

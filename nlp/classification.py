@@ -71,7 +71,7 @@ class Scorer(Protocol):
         ...
 
     def normalize_many(self, texts: Sequence[str]) -> list[str]:
-        """The text form `classify_normalized` reads (also what urgency and duplicates read)."""
+        """The text form `classify_normalized` reads (and duplicates; urgency reads the full form)."""
         ...
 
     def classify_normalized(self, normalized: Sequence[str]) -> list[Ranking]:

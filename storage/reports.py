@@ -7,7 +7,6 @@ one department (a department head's view); None is the whole city.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -287,11 +286,11 @@ class ReportQueries:
         stmt = stmt.order_by(func.count().desc(), TicketRow.category, place).limit(limit)
         return [(str(c), str(p), int(n)) for c, p, n in (await self._s.execute(stmt)).all()]
 
-    async def categories_resolved(self, start: datetime, end: datetime) -> Sequence[str]:
-        """Categories with at least one ticket resolved in [start, end)."""
+    async def resolved_by_category(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Tickets whose (latest) resolution falls in [start, end), per category (the whole city)."""
         stmt = (
-            select(TicketRow.category)
+            select(TicketRow.category, func.count())
             .where(TicketRow.resolved_at >= start, TicketRow.resolved_at < end)
             .group_by(TicketRow.category)
         )
-        return sorted((await self._s.scalars(stmt)).all())
+        return {str(c): int(n) for c, n in (await self._s.execute(stmt)).all()}

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from bot.app import Sada
-from bot.clock import ManualClock
 from bot.config import AppConfig, config_from_mapping
+from bot.dates.clock import ManualClock
 from bot.models import Medium, Ticket
 from channels.fake import FakeChannel
 from storage.store import Store, Transaction
@@ -148,7 +148,7 @@ async def rig(store_url: str, tmp_path: Path) -> AsyncIterator[Rig]:
     chat, sms = FakeChannel("tg"), FakeChannel("sms", medium=Medium.SMS)
     clock = ManualClock(START)
     sada = Sada(make_config(store_url, tmp_path), channels={"tg": chat, "sms": sms}, clock=clock)
-    await sada.start(workers=False)
+    await sada.start(background_tasks=False)
     try:
         yield Rig(sada, chat, sms, clock)
     finally:

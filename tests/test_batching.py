@@ -1,5 +1,5 @@
-"""bot.batching.Batcher: concurrent submits share batches, each caller gets its own result, and no
-item is ever left in the queue with no worker to take it."""
+"""bot.runtime.batching.Batcher: concurrent submits share batches, each caller gets its own result, and no
+item is ever left in the queue with no lane to take it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from bot.batching import Batcher
+from bot.runtime.batching import Batcher
 
 
 async def test_concurrent_submits_share_batches_and_get_their_own_results() -> None:
@@ -35,23 +35,23 @@ async def test_concurrent_submits_share_batches_and_get_their_own_results() -> N
     assert batches == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]  # queued while the first ran: batched
 
 
-async def test_a_submit_as_the_worker_finishes_is_not_stranded() -> None:
-    """The worker's last batch and another task's submit are woken in the same loop iteration,
-    worker first: the worker finds the queue empty and ends, then the submit comes. The submit
-    must start a new worker (it used to see the ending one as still running, and waited forever:
+async def test_a_submit_as_the_lane_finishes_is_not_stranded() -> None:
+    """The lane's last batch and another task's submit are woken in the same loop iteration,
+    lane first: the lane finds the queue empty and ends, then the submit comes. The submit
+    must start a new lane (it used to see the ending one as still running, and waited forever:
     this stalled the outbox's settling, and with it every reply, in a crash-test run)."""
     gate = asyncio.Event()
 
     async def handle(items: list[str]) -> list[str]:
-        await gate.wait()  # the worker waits on the gate first...
+        await gate.wait()  # the lane waits on the gate first...
         return [f"done {i}" for i in items]
 
     batcher: Batcher[str, str] = Batcher(handle, max_batch=10)
     first = asyncio.create_task(batcher.submit("a"))
-    await asyncio.sleep(0)  # the worker is now inside handle, waiting on the gate
+    await asyncio.sleep(0)  # the lane is now inside handle, waiting on the gate
 
     async def late() -> str:
-        await gate.wait()  # ...this task second: it runs right after the worker's last step
+        await gate.wait()  # ...this task second: it runs right after the lane's last step
         return await batcher.submit("b")
 
     second = asyncio.create_task(late())
@@ -97,9 +97,9 @@ async def test_a_cancelled_caller_does_not_cancel_the_batch() -> None:
     assert handled == [[1], [2]]
 
 
-async def test_with_several_workers_an_items_key_waits_for_the_batch_holding_that_key() -> None:
-    """Two workers: while the batch holding a sender's first message is handled, that sender's
-    second message waits (another sender's goes ahead in the second worker), then follows."""
+async def test_with_several_lanes_an_items_key_waits_for_the_batch_holding_that_key() -> None:
+    """Two lanes: while the batch holding a sender's first message is handled, that sender's
+    second message waits (another sender's goes ahead in the second lane), then follows."""
     gate = asyncio.Event()
     order: list[str] = []
 
@@ -109,7 +109,7 @@ async def test_with_several_workers_an_items_key_waits_for_the_batch_holding_tha
         order.extend(text for _, text in items)
         return [text for _, text in items]
 
-    batcher: Batcher[tuple[str, str], str] = Batcher(handle, workers=2, key=lambda item: item[0])
+    batcher: Batcher[tuple[str, str], str] = Batcher(handle, lanes=2, key=lambda item: item[0])
     first = asyncio.create_task(batcher.submit(("ali", "request")))
     await asyncio.sleep(0)  # the first batch is being handled
     query = asyncio.create_task(batcher.submit(("ali", "status")))

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import ManualClock
-from bot.code_lookups import (
+from bot.dates.clock import ManualClock
+from bot.intake.code_lookups import (
     CITY_GUESSING,
     SENDER_GUESSING,
     CodeLookups,

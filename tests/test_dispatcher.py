@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.dispatcher import Dispatcher, backoff_delay
 from bot.models import OutboundMessage, SendError, SendResult
+from bot.outbox.dispatcher import Dispatcher, backoff_delay
 from channels.fake import FakeChannel
 from storage.outbox import Sent, SentJournal
 from storage.store import Store

@@ -1,4 +1,4 @@
-"""bot/event_loop.py: commands run on uvloop when asked for and installed, else on asyncio."""
+"""bot/runtime/event_loop.py: commands run on uvloop when asked for and installed, else on asyncio."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bot import event_loop
+from bot.runtime import event_loop
 
 
 async def _which() -> str:
@@ -28,7 +28,7 @@ def test_without_uvloop_installed_it_falls_back_to_asyncio_with_a_warning(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setitem(sys.modules, "uvloop", None)  # `import uvloop` now raises ImportError
-    with caplog.at_level(logging.WARNING, logger="bot.event_loop"):
+    with caplog.at_level(logging.WARNING, logger="bot.runtime.event_loop"):
         assert event_loop.run(_which(), "uvloop") == "asyncio"
     assert "uvloop is not installed" in caplog.text
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import ManualClock
-from bot.flood import FLOODED, FloodGuard, FloodSettings
+from bot.dates.clock import ManualClock
+from bot.intake.flood import FLOODED, FloodGuard, FloodSettings
 from bot.models import InboundMessage, ReceiveResult
 from storage.abuse import AbuseRepository
 from storage.store import Store

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat import chat
-from bot.flood import FLOODED
-from bot.simulate import simulate
+from bot.cli.chat import chat
+from bot.cli.simulate import simulate
+from bot.intake.flood import FLOODED
 from storage.abuse import AbuseEvent, AbuseRepository
 from storage.store import Store
 from tests.conftest import Rig, make_config

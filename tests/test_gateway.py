@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.intent import IntentKind
+from bot.intake.intent import IntentKind
 from bot.models import GeoPoint, InboundMessage, TicketStatus
 from bot.tracking import is_valid
 from channels.sms import SmsFieldNames, parse_sms

@@ -1,4 +1,4 @@
-"""Group commit (bot/ingest.py): concurrent messages share a transaction and are handled set-based.
+"""Group commit (bot/intake/ingest.py): concurrent messages share a transaction and are handled set-based.
 
 These go through `Sada.inbound`, the production path (flood limit → group commit → gateway), on
 a real store; concurrency comes from sending without waiting, as webhooks arrive."""
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import Sada
-from bot.clock import ManualClock
+from bot.dates.clock import ManualClock
 from bot.models import Medium, TicketStatus
 from channels.fake import FakeChannel
 from nlp.classification import Ranking
@@ -47,7 +47,7 @@ async def service(store_url: str, tmp_path: Path) -> AsyncIterator[Service]:
     config = make_config(store_url, tmp_path)
     classifier = FailsOn(config.taxonomy.category_departments())
     sada = Sada(config, channels={"sms": sms}, clock=ManualClock(START), classifier=classifier)
-    await sada.start(workers=False)
+    await sada.start(background_tasks=False)
     try:
         yield sada, sms
     finally:

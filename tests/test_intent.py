@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.intent import IntentKind, detect
+from bot.intake.intent import IntentKind, detect
 from bot.models import SurveyAnswer
 from bot.tracking import new_code
 from nlp.letters import persian_digits

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from bot.intent import IntentKind, detect
+from bot.intake.intent import IntentKind, detect
 from bot.models import SurveyAnswer, TicketStatus
 from storage.tables import TicketRow
 from tests.conftest import Rig, existing

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from bot.app import Sada
-from bot.cli import main
-from bot.clock import ManualClock
+from bot.cli.main import main
+from bot.dates.clock import ManualClock
 from bot.models import Medium, Priority
 from bot.taxonomy import default_taxonomy_data
 from bot.toml_reader import ConfigError
@@ -26,6 +26,8 @@ from nlp.model import TrainSettings
 from tests.conftest import START, Rig, make_config
 
 FIRE = "ساختمان کنار مدرسه آتش گرفته"
+# Finglish: the keyword table's own form (folding only) names no danger in Latin letters here.
+FINGLISH_FIRE = "khoone ye hamsaye dare misooze, shole az panjere miad"
 SMALL = TrainSettings(folds=2, c_grid=(1.0,), second_stage=False)
 NEW_CATEGORY = "night_markets"  # in the taxonomy, with no training example and no keyword
 
@@ -42,7 +44,7 @@ async def any_rig(request: pytest.FixtureRequest, store_url: str, tmp_path: Path
         clock=clock,
         train_settings=SMALL,
     )
-    await sada.start(workers=False)
+    await sada.start(background_tasks=False)
     try:
         yield Rig(sada, chat, sms, clock)
     finally:
@@ -51,6 +53,15 @@ async def any_rig(request: pytest.FixtureRequest, store_url: str, tmp_path: Path
 
 async def test_a_fire_report_is_urgent_with_every_classifier(any_rig: Rig) -> None:
     result = await any_rig.say(any_rig.chat, "tg:1", FIRE)
+    ticket = await any_rig.ticket(result.ticket_code)
+    assert ticket.priority is Priority.URGENT
+    [reply] = any_rig.chat.texts("tg:1")
+    assert "۱۲۵" in reply
+
+
+async def test_a_finglish_fire_report_is_urgent_with_every_classifier(any_rig: Rig) -> None:
+    """Urgency reads the full normal form (Finglish transliterated) whatever the scorer reads."""
+    result = await any_rig.say(any_rig.chat, "tg:1", FINGLISH_FIRE)
     ticket = await any_rig.ticket(result.ticket_code)
     assert ticket.priority is Priority.URGENT
     [reply] = any_rig.chat.texts("tg:1")
@@ -81,7 +92,7 @@ async def test_a_category_nothing_can_reach_stops_the_start(
     sada = Sada(config, channels={}, clock=ManualClock(START), train_settings=SMALL)
     try:
         with pytest.raises(ConfigError, match=NEW_CATEGORY):
-            await sada.start(workers=False)
+            await sada.start(background_tasks=False)
     finally:
         await sada.stop()
     assert not (tmp_path / "model.zip").exists()  # refused before any training

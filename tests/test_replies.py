@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.jalali import jalali_date, jalali_datetime, parse_jalali_date
+from bot.dates.jalali import jalali_date, jalali_datetime, parse_jalali_date
 from bot.models import Medium
 from bot.replies import STATUS_NAMES, TEMPLATES, render
 from bot.taxonomy import default_taxonomy_data

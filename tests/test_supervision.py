@@ -1,4 +1,4 @@
-"""bot.supervision: a background loop that crashes is logged and started again after a back-off;
+"""bot.runtime.supervision: a background loop that crashes is logged and started again after a back-off;
 one that returns is not; stopping waits for the graceful ones and cancels the rest at once."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from bot.supervision import Supervisor
+from bot.runtime.supervision import Supervisor
 
 
 async def test_a_crashing_loop_is_started_again_with_a_growing_back_off(
@@ -26,7 +26,7 @@ async def test_a_crashing_loop_is_started_again_with_a_growing_back_off(
         await asyncio.Event().wait()  # then runs until cancelled
 
     supervisor = Supervisor(first_delay=0.05, max_delay=10)
-    with caplog.at_level(logging.ERROR, logger="bot.supervision"):
+    with caplog.at_level(logging.ERROR, logger="bot.runtime.supervision"):
         supervisor.start("poller", flaky)
         await asyncio.wait_for(done.wait(), 5)
     await supervisor.stop()

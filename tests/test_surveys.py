@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.intent import IntentKind
+from bot.intake.intent import IntentKind
+from bot.jobs.surveys import SurveyCloser
 from bot.models import TicketStatus
-from bot.surveys import SurveyCloser
 from tests.conftest import Rig, existing
 
 S = TicketStatus

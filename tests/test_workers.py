@@ -1,4 +1,4 @@
-"""The `serve --workers` supervisor's shutdown is bounded (bot/workers.py); the whole-process
+"""The `serve --workers` supervisor's shutdown is bounded (bot/runtime/processes.py); the whole-process
 behaviour (one port, SIGKILL, a dead worker) is in tests/robustness/test_processes.py."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import asyncio
 import subprocess
 import sys
 
-from bot.workers import EXIT_STUCK, _stop_all
+from bot.runtime.processes import EXIT_STUCK, _stop_all
 
 IGNORES_SIGTERM = (
     "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print(1, flush=True); time.sleep(60)"
@@ -27,7 +27,7 @@ async def test_a_worker_that_ignores_sigterm_is_killed_after_the_grace_period() 
 
 
 def test_a_stuck_shutdown_ends_the_process_with_exit_70() -> None:
-    stuck = "from bot.workers import exit_if_stuck; import time; exit_if_stuck(0.3); time.sleep(30)"
+    stuck = "from bot.runtime.processes import exit_if_stuck; import time; exit_if_stuck(0.3); time.sleep(30)"
     done = subprocess.run(
         [sys.executable, "-c", stuck], capture_output=True, text=True, timeout=20, check=False
     )

@@ -12,14 +12,14 @@ import sys
 from datetime import timedelta
 from typing import Any
 
-from bot.channel_factory import build_channels
-from bot.clock import SystemClock
 from bot.config import AppConfig
+from bot.dates.clock import SystemClock
+from bot.dates.jalali import to_tehran
 from bot.digest.delivery import FAILED, make_sender
 from bot.digest.figures import build_digest, parse_day
 from bot.digest.text import fit_text
 from bot.digest.wording import Names
-from bot.jalali import to_tehran
+from bot.runtime.channel_factory import build_channels
 from storage.store import Store
 
 EXIT_USAGE = 2

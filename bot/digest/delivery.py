@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import aiosmtplib
 
-from bot.clock import Clock
+from bot.dates.clock import Clock
+from bot.dates.workdays import WorkCalendar
 from bot.digest.chart import render_chart
 from bot.digest.figures import Digest, Limits, build_digest, jalali_key
 from bot.digest.mail import build_email
@@ -22,7 +23,6 @@ from bot.digest.settings import DigestSettings, Recipient, SmtpSettings
 from bot.digest.text import fit_text
 from bot.digest.wording import Names, day_title
 from bot.models import OutboundMessage, SendResult
-from bot.workdays import WorkCalendar
 from storage.digests import DigestDeliveryRepository
 from storage.store import Store
 

@@ -13,9 +13,9 @@ from datetime import date, datetime, time, timedelta
 
 import jdatetime
 
-from bot.jalali import TEHRAN
+from bot.dates.jalali import TEHRAN
+from bot.dates.workdays import WorkCalendar
 from bot.models import TicketStatus
-from bot.workdays import WorkCalendar
 from nlp.letters import ascii_digits
 from storage.reports import Confusion, DayAgainstWeek, OverdueTicket, PlaceCount, ReportQueries
 from storage.store import Store

@@ -13,10 +13,10 @@ from contextlib import suppress
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.clock import Clock
+from bot.dates.clock import Clock
+from bot.dates.jalali import to_tehran
 from bot.digest.delivery import FAILED, DigestSender, Outcome, make_sender
 from bot.digest.settings import DigestSettings
-from bot.jalali import to_tehran
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -9,10 +9,10 @@ from typing import cast
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from bot.dates.jalali import jalali_date
 from bot.digest.figures import Digest
 from bot.digest.text import render_text
-from bot.digest.wording import Names, change, day_title, duration, example, number, percent
-from bot.jalali import jalali_date
+from bot.digest.wording import Names, change, day_title, district_name, duration, example, number, percent
 from nlp.letters import persian_digits
 from storage.reports import DayAgainstWeek
 
@@ -71,7 +71,7 @@ def render_html(digest: Digest, names: Names, *, chart_cid: str | None = None) -
                 (
                     persian_digits(late.ticket.tracking_code),
                     names.category(late.ticket.category),
-                    late.ticket.district or "—",
+                    district_name(late.ticket.district) if late.ticket.district else "—",
                     jalali_date(late.ticket.due_at),
                     number(late.working_days_late, 1 if late.working_days_late % 1 else 0),
                 )

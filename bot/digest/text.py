@@ -7,7 +7,17 @@ breakdowns; only a digest that is still too long is truncated, with a pointer to
 from __future__ import annotations
 
 from bot.digest.figures import Digest
-from bot.digest.wording import Names, change, day_title, duration, example, number, percent
+from bot.digest.wording import (
+    SEPARATOR,
+    Names,
+    change,
+    day_title,
+    district_name,
+    duration,
+    example,
+    number,
+    percent,
+)
 from nlp.letters import persian_digits
 from storage.reports import DayAgainstWeek
 
@@ -52,11 +62,11 @@ def render_text(digest: Digest, names: Names, *, top: int = 8, examples: bool = 
         lines.append(f"⏰ معوق: {number(d.overdue_total)} درخواست — قدیمی‌ترین‌ها:")
         for late in d.overdue[:top]:
             t = late.ticket
-            place = f" · {t.district}" if t.district else ""
-            lines.append(
-                f"• {persian_digits(t.tracking_code)} · {names.category(t.category)}{place}"
-                f" · {number(late.working_days_late, 1 if late.working_days_late % 1 else 0)} روز کاری تأخیر"
-            )
+            parts = [persian_digits(t.tracking_code), names.category(t.category)]
+            if t.district:
+                parts.append(district_name(t.district))
+            days = number(late.working_days_late, 1 if late.working_days_late % 1 else 0)
+            lines.append("• " + SEPARATOR.join([*parts, f"{days} روز کاری تأخیر"]))
     else:
         lines.append("⏰ هیچ درخواست معوقی نیست.")
     lines += [

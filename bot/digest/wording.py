@@ -6,11 +6,13 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from bot.dates.jalali import jalali_date
 from bot.digest.figures import day_bounds
-from bot.jalali import jalali_date
 from bot.taxonomy import Taxonomy
 from nlp.letters import persian_digits
 
+# The one table of channel names people read (digest, e-mail, chart and the panel): keyed by the
+# usual channel names of config.example.toml, and by channel kind for channels named otherwise.
 CHANNEL_NAMES = {
     "telegram": "تلگرام",
     "bale": "بله",
@@ -18,11 +20,28 @@ CHANNEL_NAMES = {
     "hotline": "تلفن ۱۳۷",
     "console": "کنسول",
     "panel": "پنل",
+    "kavenegar": "پیامک",
+    "melipayamak": "پیامک",
+    "smsir": "پیامک",
+    "generic_sms": "پیامک",
 }
+# Between the parts of one line: a middle dot beside Persian digits reads as a zero (۰).
+SEPARATOR = " – "
 WEEKDAYS = ("دوشنبه", "سه‌شنبه", "چهارشنبه", "پنجشنبه", "جمعه", "شنبه", "یکشنبه")
 CITY = "کل شهر"
 # A run of 7+ digits in an example message may be someone's phone number: never show it.
 _LONG_NUMBER = re.compile(r"[0-9۰-۹٠-٩][0-9۰-۹٠-٩ \-]{5,}[0-9۰-۹٠-٩]")
+
+
+def channel_name(name: str, kind: str | None = None) -> str:
+    """The Persian name of a channel: by its configured name, else by its kind, else the name as is."""
+    return CHANNEL_NAMES.get(name) or CHANNEL_NAMES.get(kind or "") or name
+
+
+def district_name(district: str) -> str:
+    """«منطقه ۶» for a district number (in any digits); other district labels as given, Persian digits."""
+    text = persian_digits(district.strip())
+    return f"منطقه {text}" if text.isdigit() else text
 
 
 def number(value: float, decimals: int = 0) -> str:
@@ -81,7 +100,7 @@ class Names:
         return CITY if code is None else self.taxonomy.departments.get(code, code)
 
     def channel(self, name: str) -> str:
-        return CHANNEL_NAMES.get(name, name)
+        return channel_name(name)
 
     def group(self, by: str, key: str) -> str:
         """The name of a group key of `by` (channel, category or department)."""

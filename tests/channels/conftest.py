@@ -15,28 +15,25 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Sada
-from bot.channel_factory import build_channels
-from bot.clock import ManualClock
 from bot.config import config_from_mapping
+from bot.dates.clock import ManualClock
+from bot.runtime.channel_factory import build_channels
 from storage.store import Store
 from tests.channels.fakes import FakeBotApi, FakeSmsProviders
+from tests.channels.sms_senders import SENDERS
 from tests.conftest import START
 
 TG_TOKEN = "123456789:AAtelegram-TEST-token-abcdefghij"
 BALE_TOKEN = "987654321:bale-TEST-token-zyxwvutsrq"
-KAVENEGAR_KEY = "4B6A-KAVENEGAR-SECRET-KEY-0001"
-SMSIR_KEY = "smsir-secret-api-key-424242"
-MELI_PASSWORD = "meli-secret-password-77"
 HOOK_SECRET = "hook_secret_0123456789abcdef"
 HOTLINE_TOKEN = "hotline-token-0123456789"
-SECRETS = (TG_TOKEN, BALE_TOKEN, KAVENEGAR_KEY, SMSIR_KEY, MELI_PASSWORD, HOOK_SECRET, HOTLINE_TOKEN)
+SENDER_SECRETS = {name: value for sender in SENDERS for name, value in sender.secrets.items()}
+SECRETS = (TG_TOKEN, BALE_TOKEN, *SENDER_SECRETS.values(), HOOK_SECRET, HOTLINE_TOKEN)
 
 ENV = {
     "TG_TOKEN": TG_TOKEN,
     "BALE_TOKEN": BALE_TOKEN,
-    "KAVENEGAR_KEY": KAVENEGAR_KEY,
-    "SMSIR_KEY": SMSIR_KEY,
-    "MELI_PASSWORD": MELI_PASSWORD,
+    **SENDER_SECRETS,
     "HOOK_SECRET": HOOK_SECRET,
     "HOTLINE_TOKEN": HOTLINE_TOKEN,
 }
@@ -46,7 +43,8 @@ POTHOLE = "یه چاله بزرگ وسط خیابان ولیعصر نزدیک پ
 
 
 def channel_tables(bot_api: str, bale_api: str, sms_api: str, tmp_path: Path) -> dict[str, Any]:
-    """Every kind of channel, pointed at the fakes."""
+    """Every kind of channel, pointed at the fakes: the bots, every row of the send table, and the
+    channels that answer through a sender."""
     return {
         "telegram": {
             "kind": "telegram",
@@ -63,36 +61,12 @@ def channel_tables(bot_api: str, bale_api: str, sms_api: str, tmp_path: Path) ->
             "base_url": bale_api,
             "chat_interval_seconds": 0.0,
         },
-        "sms": {
-            "kind": "kavenegar",
-            "api_key_env": "KAVENEGAR_KEY",
-            "sender": "10004346",
-            "webhook_secret_env": "HOOK_SECRET",
-            "base_url": sms_api,
-            "timeout_seconds": 1.0,
-            "messages_per_second": 1000.0,
-        },
-        "meli": {
-            "kind": "melipayamak",
-            "username": "municipality",
-            "password_env": "MELI_PASSWORD",
-            "sender": "50004001",
-            "webhook_secret_env": "HOOK_SECRET",
-            "base_url": sms_api,
-            "messages_per_second": 1000.0,
-        },
-        "smsir": {
-            "kind": "smsir",
-            "api_key_env": "SMSIR_KEY",
-            "line_number": "30007732",
-            "base_url": sms_api,
-            "messages_per_second": 1000.0,
-        },
+        **{sender.channel: {**sender.table, "base_url": sms_api} for sender in SENDERS},
         "gateway2": {
             "kind": "generic_sms",
             "webhook_secret_env": "HOOK_SECRET",
             "fields": {"from": "msisdn", "to": "shortcode", "text": "content", "id": "ref"},
-            "reply_via": "smsir",
+            "reply_via": SENDERS[-1].channel,  # the newest sender: the gateway's replies go through it
             "ok_body": "ACK",
         },
         "hotline": {
@@ -116,14 +90,20 @@ class Service:
         bale_api: FakeBotApi,
         sms: FakeSmsProviders,
         clock: ManualClock,
+        tables: dict[str, Any],
     ) -> None:
         self.sada = sada
+        self.tables = tables
         self.client = client
         self.bot_api = bot_api
         self.bale_api = bale_api
         self.sms = sms
         self.clock = clock
         self.store = sada.store
+
+    def replier(self, channel: str) -> str:
+        """The kind of the channel that sends `channel`'s replies (itself, or its `reply_via`)."""
+        return str(self.tables[self.tables[channel].get("reply_via", channel)]["kind"])
 
     async def drain(self) -> None:
         """Deliver every reply that is due."""
@@ -154,9 +134,7 @@ async def make_service(store_url: str, tmp_path: Path) -> AsyncIterator[ServiceF
         only: tuple[str, ...] | None = None, outbox: dict[str, Any] | None = None, **overrides: dict[str, Any]
     ) -> Service:
         bot_api, bale_api = FakeBotApi(TG_TOKEN), FakeBotApi(BALE_TOKEN)
-        sms = FakeSmsProviders(
-            kavenegar_key=KAVENEGAR_KEY, smsir_key=SMSIR_KEY, melipayamak_password=MELI_PASSWORD
-        )
+        sms = FakeSmsProviders(SENDERS)
         urls = (await bot_api.start(), await bale_api.start(), await sms.start())
         (tmp_path / "feed").mkdir(exist_ok=True)
         tables = channel_tables(*urls, tmp_path)
@@ -174,11 +152,11 @@ async def make_service(store_url: str, tmp_path: Path) -> AsyncIterator[ServiceF
         store = Store.from_url(store_url)
         clock = ManualClock(START)
         sada = Sada(config, channels=build_channels(config.channels, store=store), store=store, clock=clock)
-        await sada.start(workers=False)
+        await sada.start(background_tasks=False)
         client = TestClient(TestServer(sada.web_app(), host="127.0.0.1"))
         await client.start_server()
         started.append((sada, client, [bot_api, bale_api, sms]))
-        return Service(sada, client, bot_api, bale_api, sms, clock)
+        return Service(sada, client, bot_api, bale_api, sms, clock, tables)
 
     yield factory
     for sada, client, fakes in started:

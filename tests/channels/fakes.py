@@ -1,7 +1,8 @@
 """Fake provider servers speaking the documented wire formats, on 127.0.0.1 (aiohttp apps).
 
-Each records what it received and can be told to misbehave: answer 429 with a retry-after,
-500, a provider-level error, or answer slowly (past the client's timeout).
+The SMS providers' endpoints are rows of the send table (sms_senders.py), served together by
+`FakeSmsProviders`. Each fake records what it received and can be told to misbehave: answer 429
+with a retry-after, 500, a provider-level error, or answer slowly (past the client's timeout).
 """
 
 from __future__ import annotations
@@ -11,11 +12,15 @@ import itertools
 import json
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+
+if TYPE_CHECKING:
+    from tests.channels.sms_senders import Handler, SmsSender
 
 
 @dataclass
@@ -159,28 +164,43 @@ class FakeBotApi:
         return None
 
 
-class FakeSmsProviders:
-    """Kavenegar, Melipayamak and SMS.ir on one server, each at its documented path."""
+@dataclass
+class ProviderFake:
+    """One SMS provider's side of the fake server: what it accepted, and its misbehaviour script."""
 
-    def __init__(self, *, kavenegar_key: str, smsir_key: str, melipayamak_password: str) -> None:
-        self.kavenegar_key = kavenegar_key
-        self.smsir_key = smsir_key
-        self.melipayamak_password = melipayamak_password
-        self.kavenegar: list[Call] = []
-        self.melipayamak: list[Call] = []
-        self.smsir: list[Call] = []
-        self.inbox: list[dict[str, Any]] = []  # what Kavenegar's sms/receive returns next
-        self.kavenegar_script = Script()
-        self.melipayamak_script = Script()
-        self.smsir_script = Script()
+    server: FakeSmsProviders
+    calls: list[Call] = field(default_factory=list)
+    script: Script = field(default_factory=Script)
+
+
+class FakeSmsProviders:
+    """Every SMS sender of the send table (sms_senders.py) on one server, each at its documented path."""
+
+    def __init__(self, senders: Sequence[SmsSender]) -> None:
+        self.senders = tuple(senders)
+        self.fakes = {sender.kind: ProviderFake(self) for sender in self.senders}
+        self.inbox: list[dict[str, Any]] = []  # what a polled provider (Kavenegar's sms/receive) returns next
         self._ids = itertools.count(5000)
         self.server: TestServer | None = None
 
+    def __getattr__(self, name: str) -> Any:
+        """`<kind>_script` and `<kind>` (its accepted calls), as the tests have long called them."""
+        fakes = self.__dict__.get("fakes", {})
+        if name.endswith("_script") and name.removesuffix("_script") in fakes:
+            return fakes[name.removesuffix("_script")].script
+        if name in fakes:
+            return fakes[name].calls
+        raise AttributeError(name)
+
+    def next_id(self) -> int:
+        """A provider message id, unique across the providers."""
+        return next(self._ids)
+
     def app(self) -> web.Application:
         app = web.Application()
-        app.router.add_route("*", "/v1/{key}/sms/{method}.json", self._kavenegar)
-        app.router.add_post("/api/SendSMS/SendSMS", self._melipayamak)
-        app.router.add_post("/v1/send/bulk", self._smsir)
+        for sender in self.senders:
+            for method, path, handler in sender.routes:
+                app.router.add_route(method, path, _bound(handler, self.fakes[sender.kind]))
         return app
 
     async def start(self) -> str:
@@ -192,74 +212,17 @@ class FakeSmsProviders:
             await self.server.close()
 
     def texts(self) -> list[tuple[str, str, str]]:
-        """(provider, receptor, text) of every accepted send, in order."""
+        """(provider, receptor, text) of every accepted send, by provider, in order."""
         out = [
-            ("kavenegar", c.params["receptor"], c.params["message"])
-            for c in self.kavenegar
-            if "message" in c.params
+            (sender.kind, *sender.sent(call))
+            for sender in self.senders
+            for call in self.fakes[sender.kind].calls
         ]
-        out += [("melipayamak", c.params["to"], c.params["text"]) for c in self.melipayamak]
-        out += [("smsir", c.params["mobiles"][0], c.params["messageText"]) for c in self.smsir]
         return sorted(out, key=lambda t: t[0])
 
-    async def _kavenegar(self, request: web.Request) -> web.Response:
-        if request.match_info["key"] != self.kavenegar_key:
-            return web.json_response(
-                {"return": {"status": 403, "message": "invalid API key"}, "entries": None}, status=403
-            )
-        params = dict(request.query)
-        if request.method == "POST":
-            params.update({k: str(v) for k, v in (await request.post()).items()})
-        method = request.match_info["method"]
-        if method == "receive":
-            entries, self.inbox = self.inbox, []
-            return web.json_response({"return": {"status": 200, "message": "تایید شد"}, "entries": entries})
-        if method != "send":
-            return web.json_response(
-                {"return": {"status": 404, "message": "method not found"}, "entries": None}, status=404
-            )
-        failure = await self.kavenegar_script.override((500, {"return": {"status": 500, "message": "error"}}))
-        if failure is not None:
-            return failure
-        if not params.get("receptor") or not params.get("message"):
-            return web.json_response(
-                {"return": {"status": 406, "message": "missing"}, "entries": None}, status=406
-            )
-        self.kavenegar.append(Call("send", params))
-        entry = {
-            "messageid": next(self._ids),
-            "message": params["message"],
-            "status": 1,
-            "statustext": "در صف ارسال",
-            "sender": params.get("sender"),
-            "receptor": params["receptor"],
-            "date": int(time.time()),
-            "cost": 120,
-        }
-        return web.json_response({"return": {"status": 200, "message": "تایید شد"}, "entries": [entry]})
 
-    async def _melipayamak(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        failure = await self.melipayamak_script.override((500, {"Message": "error"}))
-        if failure is not None:
-            return failure
-        if body.get("password") != self.melipayamak_password:
-            return web.json_response({"Value": "0", "RetStatus": 0, "StrRetStatus": "InvalidUserPass"})
-        self.melipayamak.append(Call("SendSMS", body))
-        return web.json_response({"Value": str(next(self._ids)), "RetStatus": 1, "StrRetStatus": "Ok"})
+def _bound(handler: Handler, fake: ProviderFake) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handle(request: web.Request) -> web.Response:
+        return await handler(request, fake)
 
-    async def _smsir(self, request: web.Request) -> web.Response:
-        if request.headers.get("X-API-KEY") != self.smsir_key:
-            return web.json_response({"status": 0, "message": "invalid key", "data": None}, status=401)
-        body = await request.json()
-        failure = await self.smsir_script.override((429, {"status": 0, "message": "throttled", "data": None}))
-        if failure is not None:
-            return failure
-        self.smsir.append(Call("bulk", body))
-        return web.json_response(
-            {
-                "status": 1,
-                "message": "موفق",
-                "data": {"packId": "p1", "messageIds": [next(self._ids)], "cost": 1},
-            }
-        )
+    return handle

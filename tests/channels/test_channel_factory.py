@@ -7,18 +7,18 @@ from typing import Any
 
 import pytest
 
-from bot.channel_factory import build_channels
 from bot.config import config_from_mapping
 from bot.models import Medium
+from bot.runtime.channel_factory import build_channels
 from bot.toml_reader import ConfigError
 from channels.generic_sms import GenericSmsChannel
 from channels.hotline import HotlineChannel
-from channels.kavenegar import KavenegarChannel
-from channels.melipayamak import MelipayamakChannel
-from channels.smsir import SmsIrChannel
+from channels.registry import kinds
+from channels.sms import SmsChannel
 from channels.telegram import BALE_BASE_URL, TelegramChannel
 from storage.store import Store
 from tests.channels.conftest import ENV, channel_tables
+from tests.channels.sms_senders import SENDERS
 
 
 def _build(
@@ -32,17 +32,21 @@ async def test_every_kind_builds(tmp_path: Path) -> None:
     store = Store.from_url(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
     tables = channel_tables("https://t.example/bot", "https://b.example/bot", "https://sms.example", tmp_path)
     tables["bale"].pop("base_url")
-    channels = _build(tmp_path, tables, store=store)
-    kinds = {name: type(ch) for name, ch in channels.items()}
-    assert kinds == {
+    specs = config_from_mapping({"channels": tables}, base_dir=tmp_path, env=ENV).channels
+    channels: dict[str, Any] = build_channels(specs, store=store)
+    assert {spec.kind for spec in specs} == set(kinds()) - {"fake"}  # every kind but the in-memory one
+    classes = {name: type(ch) for name, ch in channels.items()}
+    senders = {sender.channel: sender.kind for sender in SENDERS}
+    assert {name: cls for name, cls in classes.items() if name not in senders} == {
         "telegram": TelegramChannel,
         "bale": TelegramChannel,
-        "sms": KavenegarChannel,
-        "meli": MelipayamakChannel,
-        "smsir": SmsIrChannel,
         "gateway2": GenericSmsChannel,
         "hotline": HotlineChannel,
     }
+    # Each row of the send table builds its own provider's SmsChannel.
+    assert {name: classes[name].provider for name in senders} == senders
+    assert all(issubclass(classes[name], SmsChannel) for name in senders)
+    assert [spec.kind for spec in specs] == [tables[name]["kind"] for name in channels]
     assert channels["bale"].bot.base_url.startswith(BALE_BASE_URL)
     assert channels["hotline"].medium is Medium.SMS and channels["telegram"].fallback_sms == "sms"
     for channel in channels.values():

@@ -16,7 +16,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Sada
-from bot.flood import FloodSettings
+from bot.intake.flood import FloodSettings
 from bot.models import TicketStatus
 from storage.abuse import AbuseRepository
 from tests.channels import updates as u
@@ -183,7 +183,7 @@ async def test_records_over_the_flood_limit_are_reported_as_refused(
         clock=svc.clock,
         store=svc.store,
     )
-    await limited.start(workers=False)
+    await limited.start(background_tasks=False)
     client = TestClient(TestServer(limited.web_app(), host="127.0.0.1"))
     await client.start_server()
     try:

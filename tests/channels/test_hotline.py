@@ -193,7 +193,7 @@ async def test_the_follower_stopped_mid_file_and_restarted_ingests_every_record_
     with feed.open("a", encoding="utf-8") as f:
         f.write(half[40:] + "\n" + "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records[4:]))
     # A new process: a new channel built from the same config and store.
-    from bot.channel_factory import build_channels
+    from bot.runtime.channel_factory import build_channels
 
     restarted = build_channels(svc.sada.config.channels, store=svc.store)["hotline"]
     task = asyncio.create_task(restarted.run(receive))  # type: ignore[attr-defined]

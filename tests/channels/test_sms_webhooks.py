@@ -1,5 +1,6 @@
-"""Inbound SMS webhooks (Kavenegar, Melipayamak, generic): one table runner over canned payloads
-against the real aiohttp routes, then end to end to the reply at the fake provider."""
+"""Inbound SMS webhooks: the webhook table — canned payloads per receiving channel (Kavenegar,
+Melipayamak, generic) — run against the real aiohttp routes, and its `reply` rows end to end to
+the reply at the fake provider. A new receiving SMS provider adds its rows to CASES."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from bot.models import Medium
 from channels.segments import sms_parts
-from channels.sms import SmsFieldNames, content_ids, fit_parts, parse_sms
+from channels.sms import SmsChannel, SmsFieldNames, content_ids, fit_parts, parse_sms
 from channels.webhook import BadPayload
 from nlp.letters import persian_digits
 from tests.channels.conftest import HOOK_SECRET, POTHOLE, RUBBISH, ServiceFactory
@@ -36,6 +38,7 @@ class Case:
     status: int = 200
     tickets: int = 1
     answer: str | None = None
+    reply: bool = False  # also end to end: the reply reaches the provider; five retries, one ticket
 
 
 KAVENEGAR = "sms"
@@ -49,12 +52,14 @@ CASES = [
         KAVENEGAR,
         "GET",
         query={"from": MOBILE, "to": "10004346", "message": RUBBISH, "messageid": "1"},
+        reply=True,
     ),
     Case(
         "kn post form",
         KAVENEGAR,
         "POST",
         form={"sender": MOBILE, "receptor": "10004346", "text": RUBBISH, "id": "2"},
+        reply=True,
     ),
     Case("kn post json", KAVENEGAR, "POST", json_body={"from": MOBILE, "message": RUBBISH, "messageid": 3}),
     Case(
@@ -146,7 +151,14 @@ CASES = [
         tickets=0,
     ),
     # Melipayamak: GET to/body/from, answered with a plain OK.
-    Case("mp get", MELI, "GET", query={"to": "50004001", "body": RUBBISH, "from": MOBILE}, answer="OK"),
+    Case(
+        "mp get",
+        MELI,
+        "GET",
+        query={"to": "50004001", "body": RUBBISH, "from": MOBILE},
+        answer="OK",
+        reply=True,
+    ),
     Case(
         "mp 98 prefix",
         MELI,
@@ -179,6 +191,7 @@ CASES = [
         "POST",
         json_body={"msisdn": MOBILE, "shortcode": "3000", "content": RUBBISH, "ref": "g1"},
         answer="ACK",
+        reply=True,
     ),
     Case("gen form", GENERIC, "POST", form={"msisdn": MOBILE, "content": RUBBISH, "ref": "g2"}, answer="ACK"),
     Case(
@@ -231,17 +244,27 @@ async def test_canned_payloads(make_service: ServiceFactory, case: Case) -> None
         assert identity.address == E164 and identity.channel == case.channel
 
 
-@pytest.mark.parametrize(
-    ("case", "provider", "receptor"),
-    [
-        (CASES[0], "kavenegar", MOBILE),
-        (CASES[16], "melipayamak", MOBILE),
-        (CASES[22], "smsir", MOBILE),  # the generic webhook replies through SMS.ir (reply_via)
-    ],
-    ids=["kavenegar", "melipayamak", "generic"],
-)
+REPLIES = [case for case in CASES if case.reply]
+
+
+async def test_every_sms_webhook_has_rows(make_service: ServiceFactory) -> None:
+    svc = await make_service()
+
+    async def nowhere(message: Any) -> Any:
+        raise AssertionError(message)
+
+    hooks = {
+        name
+        for name, channel in svc.sada.channels.items()
+        if channel.medium is Medium.SMS and isinstance(channel, SmsChannel) and channel.routes(nowhere)
+    }
+    assert hooks == {case.channel for case in CASES}
+    assert hooks == {case.channel for case in REPLIES}
+
+
+@pytest.mark.parametrize("case", REPLIES, ids=[c.label for c in REPLIES])
 async def test_sms_becomes_a_ticket_and_the_reply_reaches_the_provider(
-    make_service: ServiceFactory, case: Case, provider: str, receptor: str
+    make_service: ServiceFactory, case: Case
 ) -> None:
     svc = await make_service()
     assert (await _call(svc, case)).status == 200
@@ -249,14 +272,13 @@ async def test_sms_becomes_a_ticket_and_the_reply_reaches_the_provider(
     async with svc.store.transaction() as tx:
         [ticket] = await tx.tickets.recent()
     [(sent_by, to, text)] = svc.sms.texts()
-    assert (sent_by, to) == (provider, receptor)
+    # The generic webhook replies through its reply_via sender, the others through their own account.
+    assert (sent_by, to) == (svc.replier(case.channel), MOBILE)
     assert persian_digits(ticket.tracking_code) in text
     assert sms_parts(text) == 1  # the SMS variant fits one UCS-2 part
 
 
-@pytest.mark.parametrize(
-    "case", [CASES[0], CASES[1], CASES[16], CASES[22]], ids=["kn-get", "kn-post", "mp", "gen"]
-)
+@pytest.mark.parametrize("case", REPLIES, ids=[c.label for c in REPLIES])
 async def test_a_provider_retrying_five_times_yields_one_ticket_and_one_reply(
     make_service: ServiceFactory, case: Case
 ) -> None:

@@ -10,7 +10,7 @@ import itertools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.jalali import TEHRAN
+from bot.dates.jalali import TEHRAN
 from bot.models import EventKind, Priority, SurveyAnswer, TicketStatus
 from storage.store import Store
 from storage.tickets import NewTicket

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from bot.clock import ManualClock
+from bot.dates.clock import ManualClock
+from bot.dates.jalali import TEHRAN
 from bot.digest.delivery import FAILED, SENT, SKIPPED, make_sender
 from bot.digest.job import DigestJob, due_day
-from bot.jalali import TEHRAN
 from channels.telegram import TelegramChannel
 from storage.digests import DigestDeliveryRepository
 from storage.store import Store

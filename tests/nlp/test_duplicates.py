@@ -1,7 +1,7 @@
 """Near-duplicates: a new report joins an open ticket only for the same problem at the same place.
 
 The pair set (`nlp/data/dev_pairs/duplicate_pairs.jsonl`) is scored through the production path:
-the hazm normaliser and the gazetteer as `bot.understanding.Understander` runs them, the store's
+the hazm normaliser and the gazetteer as `bot.intake.understanding.Understander` runs them, the store's
 district filter, and `Understander.duplicate_of` with the configured threshold.
 """
 

@@ -16,9 +16,9 @@ import pytest
 from aiohttp import web
 
 from bot.app import Sada
-from bot.clock import ManualClock
+from bot.dates.clock import ManualClock
 from bot.models import Medium, Ticket
-from bot.panel.passwords import hash_password
+from bot.web.panel.passwords import hash_password
 from channels.fake import FakeChannel
 from tests.conftest import START, make_config
 
@@ -92,7 +92,7 @@ async def running_site(store_url: str, tmp_path: Path, **panel: Any) -> AsyncIte
     clock = ManualClock(START)
     config = make_config(store_url, tmp_path, panel=panel)
     sada = Sada(config, channels={"tg": chat, "sms": sms}, clock=clock)
-    await sada.start(workers=False)
+    await sada.start(background_tasks=False)
     async with sada.store.transaction() as tx:
         for username, role, department in ACCOUNTS:
             await tx.users.add(username, f"{username.title()}", role, department, password_hash(), START)

@@ -6,9 +6,11 @@ Set SADA_SCREENSHOTS=<folder> to also save the screens there (docs/screens/ is m
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.models import GeoPoint
 from nlp.letters import persian_digits
 from tests.panel.conftest import PASSWORD, POTHOLE, RUBBISH, UNSURE, Site
 
@@ -71,7 +73,8 @@ async def test_operator_triages_and_reclassifies_and_the_citizen_hears(
     # The correction is in the history, with who did it.
     await page.goto(f"/panel/tickets/{code}")
     history = await page.locator(".history").inner_text()
-    assert "اصلاح دسته" in history and "olga" in history
+    assert "اصلاح دسته" in history and "Olga" in history  # the person's name, the username on hover
+    assert await page.locator(".history b[title=olga]").count() == 2
 
 
 async def test_staff_resolves_with_a_note_and_the_survey_is_sent(
@@ -178,3 +181,100 @@ async def test_the_panel_fits_a_phone(sqlite_site: Site, browser: Any, tmp_path:
     overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
     await _shot(page, "ticket-phone", tmp_path)
+
+
+LONG_WORD = "x" * 300
+PHONE = {"width": 390, "height": 844}
+
+
+async def _phone_overflow(page: Any, path: str) -> int:
+    await page.set_viewport_size(PHONE)
+    await page.goto(path)
+    return int(await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+
+
+async def test_a_long_unbroken_word_wraps_instead_of_widening_the_page(
+    sqlite_site: Site, browser: Any, tmp_path: Path
+) -> None:
+    """Issue 17: 300 × «x» from a citizen and a 400-letter note made the page 3,400 px wide."""
+    site = sqlite_site
+    code = await site.say("tg:1", f"{RUBBISH} {LONG_WORD}")
+    await site.sada.inbound(site.chat.inbound("tg:1", "", location=GeoPoint(35.7219, 51.3347)))
+    await site.sada.dispatcher.drain()
+    page = await _page(browser, site)
+    await _login(page, "olga")
+    await page.goto(f"/panel/tickets/{code}")
+    await page.locator("#note textarea[name=note]").fill("ی" * 400)
+    async with page.expect_navigation():
+        await page.locator("#note button[type=submit]").click()
+    assert "یادداشت ثبت شد" in await page.locator(".notice").inner_text()
+    assert await _phone_overflow(page, "/panel/tickets") <= 0
+    await _shot(page, "long-word-list-phone", tmp_path)
+    assert await _phone_overflow(page, f"/panel/tickets/{code}") <= 0
+    await _shot(page, "long-word-ticket-phone", tmp_path)
+    # Citizens' and operators' own words take their direction from their first strong letter.
+    assert await page.locator(".msg.in .body[dir=auto]").count() == 1
+    assert await page.locator(".msg.in .body.location").count() == 1
+    assert await page.locator(".history [dir=auto]", has_text="ییی").count() == 1
+    await page.set_viewport_size({"width": 1280, "height": 900})
+    await page.goto("/panel/tickets")
+    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    await _shot(page, "long-word-list-desktop", tmp_path)
+    await page.goto(f"/panel/tickets/{code}")
+    await _shot(page, "long-word-ticket-desktop", tmp_path)
+
+
+async def test_a_location_only_message_shows_the_place_not_an_empty_bubble(
+    sqlite_site: Site, browser: Any
+) -> None:
+    site = sqlite_site
+    code = await site.say("tg:1", RUBBISH)
+    await site.sada.inbound(site.chat.inbound("tg:1", "", location=GeoPoint(35.7219, 51.3347)))
+    await site.sada.dispatcher.drain()
+    page = await _page(browser, site)
+    await _login(page, "olga")
+    await page.goto(f"/panel/tickets/{code}")
+    bubbles = page.locator(".msg.in .body")
+    assert await bubbles.count() == 2
+    pin = bubbles.nth(1)
+    text = await pin.inner_text()
+    assert "موقعیت مکانی" in text and "۳۵٫۷۲۱۹" in text and "۵۱٫۳۳۴۷" in text
+    link = await pin.locator("a").get_attribute("href")
+    assert link is not None and link.startswith("https://www.openstreetmap.org/?mlat=35.7219&mlon=51.3347")
+    # The browser finds the panel's icon (it asked for /favicon.ico and got a 404 before).
+    icon = await page.request.get("/favicon.ico")
+    assert icon.status == 200 and icon.headers["content-type"].startswith("image/")
+    assert await page.locator("link[rel=icon]").count() == 1
+
+
+async def test_an_expired_session_keeps_the_typed_note_and_returns_to_the_ticket(
+    sqlite_site: Site, browser: Any
+) -> None:
+    """Issue 17: the note typed while the session expired was lost, and login led to triage."""
+    site = sqlite_site
+    code = await site.say("tg:1", RUBBISH)
+    page = await _page(browser, site)
+    await _login(page, "olga")
+    await page.goto(f"/panel/tickets/{code}")
+    note = "تماس گرفتم؛\nفردا صبح پیمانکار می‌رود."
+    await page.locator("#note textarea[name=note]").fill(note)
+    site.clock.advance(timedelta(hours=1))  # idle limit: 30 minutes
+    async with page.expect_navigation():
+        await page.locator("#note button[type=submit]").click()
+    assert "/panel/login" in page.url or "/panel/tickets/" in page.url
+    assert "نشست شما به پایان رسیده بود" in await page.locator("main").inner_text()
+    await page.fill("input[name=password]", PASSWORD)
+    if not await page.locator("input[name=username]").input_value():
+        await page.fill("input[name=username]", "olga")
+    async with page.expect_navigation():
+        await page.click("button[type=submit]")
+    # Back on the same ticket, the note in its box, nothing saved until the operator sends it.
+    assert persian_digits(code) in await page.locator("h1").inner_text()
+    box = page.locator("#note textarea[name=note]")
+    assert (await box.input_value()).replace("\r\n", "\n") == note
+    assert note.split("\n")[0] not in await page.locator(".history").inner_text()
+    async with page.expect_navigation():
+        await page.locator("#note button[type=submit]").click()
+    assert page.url.endswith(f"/panel/tickets/{code}?done=noted")
+    assert "پیمانکار" in await page.locator(".history").inner_text()

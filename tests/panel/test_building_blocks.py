@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import config_from_mapping
-from bot.panel.passwords import hash_password, verify_password
-from bot.panel.roles import ROLE_PERMISSIONS, Permission
-from bot.panel.search import BadFilter, SearchTerms, parse_filter, parse_search
+from bot.dates.jalali import jalali_date
 from bot.toml_reader import ConfigError
+from bot.web.panel.passwords import hash_password, verify_password
+from bot.web.panel.roles import ROLE_PERMISSIONS, Permission
+from bot.web.panel.search import BadFilter, SearchTerms, parse_filter, parse_search, read_date
 from storage.users import ROLES
 
 
@@ -71,6 +72,36 @@ def test_filter_rejects_unknown_values_and_bad_dates() -> None:
     assert bad.value.key == "status"
     with pytest.raises(BadFilter):
         parse_filter({"to": "1405/13/40"}, allowed)
+    with pytest.raises(BadFilter) as both:  # every field it cannot use, not just the first
+        parse_filter({"status": "gone", "from": "1405/09/10", "to": "1405/09/01"}, allowed)
+    assert both.value.errors == {"status": "unknown_choice", "to": "date_order"}
+
+
+@pytest.mark.parametrize(
+    ("text", "jalali", "gregorian"),
+    [
+        ("1405-09-15", "۱۴۰۵/۰۹/۱۵", False),
+        ("۱۴۰۵/۰۹/۱۵", "۱۴۰۵/۰۹/۱۵", False),
+        ("1405/9/1", "۱۴۰۵/۰۹/۰۱", False),
+        ("2026-12-01", "۱۴۰۵/۰۹/۱۰", True),
+        ("۲۰۲۶/۱۲/۰۱", "۱۴۰۵/۰۹/۱۰", True),
+        (" 2026.12.06 ", "۱۴۰۵/۰۹/۱۵", True),
+    ],
+)
+def test_dates_are_jalali_unless_the_year_can_only_be_gregorian(
+    text: str, jalali: str, gregorian: bool
+) -> None:
+    read = read_date(text)
+    assert (jalali_date(read.start), read.gregorian) == (jalali, gregorian)
+    assert read.start.hour == 0 and str(read.start.tzinfo) == "Asia/Tehran"
+
+
+@pytest.mark.parametrize(
+    "text", ["", "yesterday", "1405-13-01", "2026-02-30", "0405-01-01", "1405-09", "14050915"]
+)
+def test_dates_it_cannot_read(text: str) -> None:
+    with pytest.raises(ValueError):
+        read_date(text)
 
 
 def test_role_table() -> None:

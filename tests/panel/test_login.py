@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import html
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from nlp.letters import persian_digits
 from storage.tables import LoginAttemptRow, WebSessionRow
-from tests.panel.conftest import PASSWORD, Client, Site, running_site
+from tests.panel.conftest import PASSWORD, RUBBISH, Client, Site, running_site
 
 THROTTLED = "تلاش‌های ناموفق زیاد بود"
 WRONG = "نام کاربری یا گذرواژه درست نیست"
@@ -143,3 +146,104 @@ async def test_secure_cookies_when_configured(tmp_path: Path) -> None:
             assert response.headers["Strict-Transport-Security"].startswith("max-age=")
         finally:
             await client.close()
+
+
+ENDED = "نشست شما به پایان رسیده بود"
+
+
+def _hidden(page: str) -> dict[str, str]:
+    """The login form's hidden fields (HTML-unescaped)."""
+    return {
+        name: html.unescape(value)
+        for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page)
+    }
+
+
+async def test_a_note_posted_after_the_session_ended_comes_back_after_login(site: Site, clients: Any) -> None:
+    """Issue 17: the typed note was lost, and the login led to the triage queue."""
+    code = await site.say("tg:1", RUBBISH)
+    before = await site.event_count(code)
+    client = await clients("olga")
+    site.clock.advance(timedelta(minutes=31))  # past the idle limit
+    note = 'با پیمانکار تماس گرفتم؛\n«فردا» & <b>صبح</b> "می‌رود".'
+    origin = {"Origin": site.url}
+    posted = await client.http.post(
+        f"{site.url}/panel/tickets/{code}/note",
+        data={"csrf": client.csrf, "note": note},
+        headers=origin,
+        allow_redirects=False,
+    )
+    page = await posted.text()
+    assert posted.status == 401 and ENDED in page
+    fields = _hidden(page)
+    assert fields["next"] == f"/panel/tickets/{code}"
+    assert fields["draft_action"] == "note" and fields["draft_note"].replace("\r\n", "\n") == note
+    assert "csrf" in fields and fields["csrf"] != client.csrf  # the login form's own token
+    back = await client.http.post(
+        f"{site.url}/panel/login",
+        data={**fields, "username": "olga", "password": PASSWORD},
+        allow_redirects=False,
+    )
+    shown = await back.text()
+    assert back.status == 200 and "sada_session" in back.cookies
+    assert persian_digits(code) in shown and "هنوز ثبت نشده" in shown
+    box = re.search(r'<section class="card" id="note">.*?<textarea[^>]*>(.*?)</textarea>', shown, re.S)
+    assert box and html.unescape(box.group(1)) == note  # in the note box, to be checked and sent
+    assert await site.event_count(code) == before  # nothing was applied on the user's behalf
+
+
+async def test_a_wrong_password_keeps_the_draft_and_the_way_back(site: Site, clients: Any) -> None:
+    code = await site.say("tg:1", RUBBISH)
+    client = await clients("olga")
+    site.clock.advance(timedelta(minutes=31))
+    posted = await client.http.post(
+        f"{site.url}/panel/tickets/{code}/status",
+        data={"csrf": client.csrf, "to": "rejected", "note": "خارج از محدوده"},
+        headers={"Sec-Fetch-Site": "same-origin"},
+        allow_redirects=False,
+    )
+    fields = _hidden(await posted.text())
+    wrong = await client.http.post(
+        f"{site.url}/panel/login",
+        data={**fields, "username": "olga", "password": "not-it"},
+        allow_redirects=False,
+    )
+    again = _hidden(await wrong.text())
+    assert wrong.status == 401 and again["next"] == f"/panel/tickets/{code}"
+    kept = (again["draft_action"], again["draft_to"], again["draft_note"])
+    assert kept == ("status", "rejected", "خارج از محدوده")
+
+
+async def test_only_a_same_origin_post_keeps_a_draft(site: Site, clients: Any) -> None:
+    """Another site cannot plant text in an operator's form by posting to an ended session."""
+    code = await site.say("tg:1", RUBBISH)
+    client = await clients("olga")
+    site.clock.advance(timedelta(minutes=31))
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}, {}):
+        posted = await client.http.post(
+            f"{site.url}/panel/tickets/{code}/note",
+            data={"note": "planted"},
+            headers=headers,
+            allow_redirects=False,
+        )
+        assert posted.status == 303 and posted.headers["Location"].startswith("/panel/login?next=")
+        assert "planted" not in await posted.text()
+
+
+async def test_a_page_opened_after_the_session_ended_returns_there_after_login(
+    site: Site, clients: Any
+) -> None:
+    code = await site.say("tg:1", RUBBISH)
+    client = await clients("olga")
+    site.clock.advance(timedelta(minutes=31))
+    opened = await client.get(f"/panel/tickets/{code}")
+    assert opened.status == 303
+    login = await client.http.get(site.url + opened.headers["Location"])
+    page = await login.text()
+    assert ENDED in page and _hidden(page)["next"] == f"/panel/tickets/{code}"
+    back = await client.http.post(
+        f"{site.url}/panel/login",
+        data={**_hidden(page), "username": "olga", "password": PASSWORD},
+        allow_redirects=False,
+    )
+    assert back.status == 303 and back.headers["Location"] == f"/panel/tickets/{code}"

@@ -28,10 +28,10 @@ import pytest
 from aiohttp import web
 
 from bot.app import Sada
-from bot.clock import ManualClock
 from bot.config import AppConfig
+from bot.dates.clock import ManualClock
+from bot.jobs.retraining import Scores, Trainer, TrainJob, judge, train_candidate
 from bot.models import Medium
-from bot.retraining import Scores, Trainer, TrainJob, judge, train_candidate
 from channels.fake import FakeChannel
 from nlp.dataset import load_split
 from nlp.model import Model, TrainSettings, load_or_train, train
@@ -109,7 +109,7 @@ async def model_site(
         train_settings=SMALL,
         trainer=trainer,
     )
-    await sada.start(workers=False)
+    await sada.start(background_tasks=False)
     async with sada.store.transaction() as tx:
         if not await tx.users.all():
             for username, role, department in ACCOUNTS:
@@ -136,7 +136,7 @@ async def another_process(
         clock=ManualClock(START + later),
         train_settings=SMALL,
     )
-    await sada.start(workers=False)
+    await sada.start(background_tasks=False)
     try:
         yield sada
     finally:

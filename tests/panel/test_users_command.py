@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import AppConfig
-from bot.panel.passwords import verify_password
-from bot.panel.users_command import add_parser
+from bot.web.panel.passwords import verify_password
+from bot.web.panel.users_command import add_parser
 from storage.store import Store
 from tests.conftest import make_config
 

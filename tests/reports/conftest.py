@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot.jalali import TEHRAN
+from bot.dates.jalali import TEHRAN
 from bot.models import TicketStatus
 from storage.store import Store
 from tests.digest.seed import Seeder

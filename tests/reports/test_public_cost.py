@@ -14,8 +14,8 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import event
 
-from bot.jalali import TEHRAN
-from bot.public_stats import PublicStats
+from bot.dates.jalali import TEHRAN
+from bot.web.public_stats import PublicStats
 from storage.store import Store
 from tests.digest.seed import Seeder
 from tests.reports.conftest import Site

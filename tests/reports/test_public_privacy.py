@@ -18,7 +18,7 @@ from typing import Any
 
 import jdatetime
 
-from bot.jalali import TEHRAN
+from bot.dates.jalali import TEHRAN
 from bot.models import TicketStatus
 from nlp.letters import persian_digits
 from storage.store import Store

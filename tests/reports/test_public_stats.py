@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.public_stats import PublicSettings, suppress
 from bot.toml_reader import ConfigError
+from bot.web.public_stats import PublicSettings, suppress
 from tests.conftest import make_config
 from tests.reports.conftest import D1, PHONE, PLACE, Site
 

@@ -16,8 +16,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bench.crash_test import API_KEY, HOOK_SECRET, FakeKavenegar
 from bot.app import Sada
-from bot.clock import ManualClock
 from bot.config import config_from_mapping
+from bot.dates.clock import ManualClock
 from tests.conftest import START
 
 ENV = {"CRASH_KAVENEGAR_KEY": API_KEY, "CRASH_SMS_SECRET": HOOK_SECRET}
@@ -77,7 +77,7 @@ async def hooked(store_url: str, tmp_path: Path) -> AsyncIterator[HookedFactory]
         config = config_from_mapping(data, base_dir=tmp_path, env=ENV)
         clock = ManualClock(START)
         sada = Sada(config, clock=clock)
-        await sada.start(workers=False)
+        await sada.start(background_tasks=False)
         client = TestClient(TestServer(sada.web_app(), host="127.0.0.1"))
         await client.start_server()
         hooked = Hooked(sada, client, provider, clock)

@@ -15,8 +15,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.gateway import MAX_TEXT, clean_text
-from bot.intent import detect
+from bot.intake.gateway import MAX_TEXT, clean_text
+from bot.intake.intent import detect
 from bot.models import InboundMessage
 from channels.hotline import parse_record, split_batch
 from channels.melipayamak import MelipayamakChannel

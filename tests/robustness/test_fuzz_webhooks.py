@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app import Sada
-from bot.clock import ManualClock
 from bot.config import config_from_mapping
+from bot.dates.clock import ManualClock
 from tests.conftest import START
 from tests.robustness.test_fuzz_parsers import JSON, TEXT
 
@@ -192,7 +192,7 @@ async def service(tmp_path: Path) -> AsyncIterator[TestClient[Any, Any]]:
     # HTTP-level fuzzing is about the routes and parsers, not the dialect: SQLite only.
     store_url = f"sqlite+aiosqlite:///{tmp_path / 'fuzz.db'}"
     sada = Sada(_config(tmp_path, store_url), clock=ManualClock(START))
-    await sada.start(workers=False)
+    await sada.start(background_tasks=False)
     client = TestClient(TestServer(sada.web_app(), host="127.0.0.1"))
     await client.start_server()
     try:

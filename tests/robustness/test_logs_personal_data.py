@@ -16,7 +16,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from bot.cli import configure_logging
+from bot.cli.main import configure_logging
 from tests.channels import updates as u
 from tests.channels.conftest import (  # noqa: F401 - make_service is a fixture
     HOOK_SECRET,

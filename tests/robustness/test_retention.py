@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import text
 
+from bot.cli.retention import anonymise
 from bot.models import TicketStatus
-from bot.retention import anonymise
 from tests.conftest import Rig, existing
 
 OLD_TEXT = "زباله های کوچه شهید رضایی جمع نشده شماره من ۰۹۱۲۱۲۳۴۵۶۷ است"
