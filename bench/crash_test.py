@@ -700,11 +700,11 @@ async def store_for(store: str, folder: Path) -> tuple[str, str | None]:
     return await pg_database()
 
 
-async def pg_database() -> tuple[str, str]:
-    """A fresh PostgreSQL database: (sqlalchemy url, name)."""
+async def pg_database(prefix: str = "sada_crash") -> tuple[str, str]:
+    """A fresh PostgreSQL database: (sqlalchemy url, name); its name starts with `prefix`."""
     import asyncpg
 
-    name = f"sada_crash_{os.getpid()}_{secrets.token_hex(3)}"
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
     conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')

@@ -23,7 +23,9 @@ from bot.intake.flood import FloodGuard
 from bot.intake.gateway import Gateway
 from bot.intake.ingest import GroupCommit
 from bot.intake.understanding import Understander, load_understander
+from bot.jobs.media_fetch import MediaFetcher
 from bot.jobs.retraining import Retrainer, Trainer, train_candidate
+from bot.jobs.speech import HttpSpeech
 from bot.jobs.surveys import SurveyCloser
 from bot.lifecycle import Lifecycle, SurveyPolicy
 from bot.models import ChannelDirectory
@@ -36,6 +38,7 @@ from bot.toml_reader import ConfigError
 from bot.web.panel import setup_panel
 from bot.web.public_stats import setup_public_stats
 from channels.base import Channel, OnInbound, RunningChannel, WebhookChannel
+from channels.desk import DESK, DeskChannel
 from nlp.classification import Scorer
 from nlp.places import DEFAULT_GAZETTEER_PATH, Gazetteer
 from storage.retrains import RetrainRepository
@@ -48,7 +51,8 @@ log = logging.getLogger(__name__)
 
 
 class Sada:
-    """One running service: store, nlp, gateway, outbox dispatcher, survey closer and channels."""
+    """One running service: store, nlp, gateway, outbox dispatcher, survey closer, media fetcher and
+    channels."""
 
     def __init__(
         self,
@@ -72,6 +76,9 @@ class Sada:
         self.channels: dict[str, Channel] = (
             dict(channels) if channels is not None else build_channels(config.channels, store=self.store)
         )
+        # Walk-ins recorded in the panel without a number are answered here (the clerk reads out
+        # the code); a configured channel of the same name wins.
+        self.channels.setdefault(DESK, DeskChannel())
         self.directory = ChannelDirectory({name: ch.medium for name, ch in self.channels.items()})
         self.lifecycle = Lifecycle(
             config.taxonomy,
@@ -84,12 +91,23 @@ class Sada:
         self._train_settings = train_settings
         self._trainer = trainer
         self._retrainer: Retrainer | None = None
+        self._understander: Understander | None = None
         self._gateway: Gateway | None = None
         self._inbound: OnInbound | None = None
         self._flood = config.flood
         self.dispatcher = Dispatcher(self.store, self.channels, config.outbox, self.clock)
         self.surveys = SurveyCloser(self.store, self.lifecycle, self.clock, config.survey.check_interval)
         self.digest = digest_job(config, self.store, self.channels, self.clock)
+        media = config.media
+        self.media = MediaFetcher(
+            self.store,
+            self.channels,
+            media,
+            self.clock,
+            lifecycle=self.lifecycle,
+            fallback_category=config.gateway.fallback_category,
+            speech=HttpSpeech(media.speech_url, timeout=media.speech_timeout) if media.speech_url else None,
+        )
         self.worker_index = 0  # which of `serve --workers N` this process is (reported by /healthz)
         self.background = Supervisor()
 
@@ -100,6 +118,13 @@ class Sada:
         if self._inbound is None:
             raise RuntimeError("Sada.start() builds the ingest path: call it first")
         return self._inbound
+
+    @property
+    def understander(self) -> Understander:
+        """The nlp in service (the one the gateway classifies with and retraining swaps)."""
+        if self._understander is None:
+            raise RuntimeError("Sada.start() loads the understander: call it first")
+        return self._understander
 
     @property
     def retrainer(self) -> Retrainer:
@@ -116,6 +141,7 @@ class Sada:
         scheduled retrain."""
         await self.store.ensure_ready()
         understander, corrections = await self._load_understander()
+        self._understander = understander
         self._retrainer = Retrainer(
             self.store,
             understander,
@@ -135,14 +161,18 @@ class Sada:
             self.config.gateway,
             self.clock,
             calendar=self.config.calendar,
-            on_commit=self.dispatcher.wake,
+            on_commit=self._committed,
             code_lookups=self.config.code_lookups,
+            store_media=self.config.media.enabled,
         )
+        self.media.bind(understander)
         # Channels hand messages to the flood limit, then to group commit, then to the gateway.
         ingest = GroupCommit(self.store, self._gateway)
         self._inbound = FloodGuard(self.store, self._flood, self.clock, ingest.receive).receive
         if background_tasks:
             self.background.start("outbox", self.dispatcher.run)
+            if self.config.media.enabled:
+                self.background.start("media", self.media.run)
             if self._retrainer.available:
                 self.background.start("model-watch", self._retrainer.watch)
         if background_tasks and singletons:
@@ -154,6 +184,11 @@ class Sada:
             for channel in self.channels.values():
                 if isinstance(channel, RunningChannel):
                     self.background.start(channel.name, partial(channel.run, self.inbound))
+
+    def _committed(self) -> None:
+        """After a stored message: replies and files are due."""
+        self.dispatcher.wake()
+        self.media.wake()
 
     async def _load_understander(self) -> tuple[Understander, int]:
         """The understander, and how many operator corrections the store holds."""
@@ -183,11 +218,15 @@ class Sada:
         and the store."""
         self.dispatcher.stop()
         self.surveys.stop()
+        self.media.stop()
         if self.digest is not None:
             self.digest.stop()
         if self._retrainer is not None:
             await self._retrainer.aclose()
+        # The media fetcher is cancelled, not awaited: a download cut short is fetched again once
+        # its claim's lease runs out.
         await self.background.stop(graceful=("outbox", "surveys", "digest", "model-watch"))
+        await self.media.aclose()
         for channel in self.channels.values():
             await channel.aclose()
         await self.store.aclose()
@@ -230,7 +269,7 @@ class Sada:
         body = {
             "status": "ok" if healthy else "unavailable",
             "store": "ok" if healthy else "unreachable",
-            "channels": sorted(self.channels),
+            "channels": sorted(name for name in self.channels if name != DESK),
             "worker": self.worker_index,
             "restarts": dict(sorted(self.background.restarts.items())),
         }

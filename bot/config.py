@@ -104,6 +104,20 @@ class NlpSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MediaSettings:
+    """[media]: fetching the photos, voice notes and documents citizens send (bot/jobs/media_fetch.py)."""
+
+    enabled: bool = True
+    max_bytes: int = 10 * 1024 * 1024  # a larger file is not kept (status too_large)
+    attempts: int = 5  # fetch attempts before a file is given up (status failed)
+    backoff_base: float = 30.0  # seconds before the 2nd attempt, doubling after each failure
+    backoff_max: float = 3600.0
+    poll_interval: float = 5.0  # how often each process looks for files to fetch
+    speech_url: str | None = None  # a speech recognition server (whisper.cpp `/inference` style)
+    speech_timeout: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
 class AppConfig:
     """Everything `sada` needs, section by section."""
 
@@ -122,6 +136,7 @@ class AppConfig:
     public: PublicSettings
     flood: FloodSettings
     code_lookups: CodeLookupSettings
+    media: MediaSettings = MediaSettings()  # noqa: RUF009 - frozen, shared safely
 
 
 _TOP_LEVEL = {
@@ -139,6 +154,7 @@ _TOP_LEVEL = {
     "public",
     "flood",
     "code_lookups",
+    "media",
 }
 
 
@@ -194,6 +210,7 @@ def config_from_mapping(
         public=read_public_settings(root.table("public")),
         flood=flood_settings(root.table("flood")),
         code_lookups=code_lookup_settings(root.table("code_lookups")),
+        media=_media(root.table("media")),
     )
     return config
 
@@ -261,6 +278,24 @@ def _outbox(t: Table) -> OutboxSettings:
         backoff_base=t.float("backoff_base_seconds", 2.0, minimum=0),
         backoff_max=t.float("backoff_max_seconds", 600.0, minimum=0),
         lease_seconds=t.float("lease_seconds", 60.0, minimum=1),
+    )
+    t.check_unknown()
+    return s
+
+
+def _media(t: Table) -> MediaSettings:
+    speech_url = t.str("speech_url", "").strip() or None
+    if speech_url is not None and not speech_url.startswith(("http://", "https://")):
+        raise ConfigError(t.dotted("speech_url"), "must start with http:// or https://")
+    s = MediaSettings(
+        enabled=t.bool("enabled", True),
+        max_bytes=t.int("max_bytes", 10 * 1024 * 1024, minimum=1024, maximum=100 * 1024 * 1024),
+        attempts=t.int("attempts", 5, minimum=1, maximum=100),
+        backoff_base=t.float("backoff_base_seconds", 30.0, minimum=0),
+        backoff_max=t.float("backoff_max_seconds", 3600.0, minimum=0),
+        poll_interval=t.float("poll_interval_seconds", 5.0, minimum=0.01),
+        speech_url=speech_url,
+        speech_timeout=t.float("speech_timeout_seconds", 60.0, minimum=1, maximum=3600),
     )
     t.check_unknown()
     return s

@@ -7,6 +7,7 @@ there too, so a failed transaction leaves neither the change nor a message behin
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -26,10 +27,12 @@ from bot.models import (
     Ticket,
     TicketStatus,
 )
-from bot.replies import SURVEY_BUTTONS, render
+from bot.replies import FREE_REPLY, SURVEY_BUTTONS, render
 from bot.taxonomy import Taxonomy
+from nlp.letters import persian_digits
 from storage.outbox import Queued
 from storage.store import Transaction
+from storage.users import User
 
 S = TicketStatus
 log = logging.getLogger(__name__)
@@ -45,6 +48,22 @@ TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
     S.DUPLICATE: frozenset(),
 }
 NOTE_REQUIRED = frozenset({S.RESOLVED, S.REJECTED, S.REOPENED})
+
+
+def one_line(text: str) -> str:
+    """`text` with each line break (and the spaces around it) turned into one space: an SMS shows no
+    layout, and a line break in UCS-2 costs a character like any other."""
+    return _LINE_BREAK.sub(" ", text.strip())
+
+
+_LINE_BREAK = re.compile(r"\s*[\r\n]+\s*")
+
+
+def free_reply_text(code: str, text: str, medium: Medium) -> str:
+    """What a citizen receives for an operator's free reply `text` on a ticket, on `medium`."""
+    if medium is Medium.SMS:
+        return FREE_REPLY.sms.format(code=persian_digits(code), text=one_line(text))
+    return FREE_REPLY.chat.format(code=persian_digits(code), text=text.strip())
 
 
 def _sms_wording(template: str, **values: object) -> str | None:
@@ -186,6 +205,39 @@ class Lifecycle:
             await self.notify(tx, updated, "now_referred")
         return updated
 
+    async def assign(self, tx: Transaction, ticket: Ticket, assignee: User | None, *, actor: str) -> Ticket:
+        """Give `ticket` to `assignee` (None: to nobody) and record who had it and who has it now.
+
+        The assignee must be an active user of the ticket's department (ValueError otherwise);
+        assigning to the person who already has it changes nothing and writes no event. The citizen
+        is not told: who works on a request is the city's business."""
+        if assignee is not None:
+            if not assignee.active:
+                raise ValueError(f"user {assignee.username!r} is disabled")
+            if assignee.department != ticket.department:
+                raise ValueError(
+                    f"user {assignee.username!r} is not in department {ticket.department!r} of the ticket"
+                )
+        to_id = assignee.id if assignee is not None else None
+        if to_id == ticket.assignee_id:
+            return ticket
+        previous = await tx.users.get(ticket.assignee_id) if ticket.assignee_id is not None else None
+        now = self._clock.now()
+        updated = await tx.tickets.update(ticket.id, now, assignee_id=to_id)
+        await tx.tickets.add_event(
+            ticket.id,
+            EventKind.ASSIGNED,
+            now,
+            actor,
+            {
+                "from": previous.username if previous else None,
+                "from_name": previous.display_name if previous else None,
+                "to": assignee.username if assignee else None,
+                "to_name": assignee.display_name if assignee else None,
+            },
+        )
+        return updated
+
     async def add_note(self, tx: Transaction, ticket: Ticket, *, actor: str, text: str) -> None:
         """An internal note in the ticket's history; the citizen is not told."""
         text = text.strip()
@@ -209,6 +261,41 @@ class Lifecycle:
             {"merged": duplicate.tracking_code, "reporters_added": len(moved)},
         )
         return merged
+
+    async def reply_freely(self, tx: Transaction, ticket: Ticket, text: str, *, actor: str) -> int:
+        """An operator's own words to every reporter, each on the channel they used (SMS on one line);
+        the status does not change. Returns how many messages were queued."""
+        text = text.replace("\r\n", "\n").replace("\r", "\n").strip()  # a form posts CRLF
+        if not text:
+            raise LifecycleError("a reply needs text")
+        now = self._clock.now()
+        queued = []
+        for identity in await tx.tickets.reporters(ticket.id):
+            medium = self._directory.medium(identity.channel)
+            chat = medium is Medium.CHAT
+            queued.append(
+                Queued(
+                    OutboundMessage(
+                        channel=identity.channel,
+                        address=identity.address,
+                        text=free_reply_text(ticket.tracking_code, text, medium),
+                    ),
+                    ticket.id,
+                    REPLY_PRIORITY,
+                    # A chat reply to a citizen who blocked the bot goes by SMS: the SMS wording then.
+                    sms_text=free_reply_text(ticket.tracking_code, text, Medium.SMS) if chat else None,
+                )
+            )
+        await tx.outbox.enqueue_many(queued, at=now)
+        channels = sorted({q.message.channel for q in queued})
+        await tx.tickets.add_event(
+            ticket.id,
+            EventKind.REPLIED,
+            now,
+            actor,
+            {"text": text, "sent": len(queued), "channels": channels},
+        )
+        return len(queued)
 
     async def notify(self, tx: Transaction, ticket: Ticket, template: str, **values: Any) -> int:
         """Queue `template` to every reporter of `ticket`; returns how many messages were queued."""

@@ -79,6 +79,8 @@ class EventKind(StrEnum):
     SURVEY_ANSWER = "survey_answer"
     DELIVERY_FAILED = "delivery_failed"
     NOTE = "note"
+    ASSIGNED = "assigned"
+    REPLIED = "replied"
 
 
 class SurveyAnswer(StrEnum):
@@ -264,6 +266,8 @@ class Ticket:
     due_at: datetime | None
     resolved_at: datetime | None
     closed_at: datetime | None
+    # The panel user working on it (users.id), None while nobody is.
+    assignee_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

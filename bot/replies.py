@@ -123,6 +123,16 @@ TEMPLATES: dict[str, Template] = {
         chat="موقعیت مکانی به درخواست {code} افزوده شد. سپاس از همراهی شما.",
         sms="موقعیت به درخواست {code} افزوده شد",
     ),
+    "file_added": Template(
+        chat="فایل شما به درخواست {code} افزوده شد. سپاس از همراهی شما.\n"
+        "اگر مشکل دیگری است، آن را در چند کلمه با نشانی بنویسید.",
+        sms="فایل به درخواست {code} افزوده شد",
+    ),
+    "file_first": Template(
+        chat="فایل شما رسید، اما درخواست بازی از شما ثبت نشده است.\n"
+        "لطفاً مشکل را با نشانی بنویسید؛ عکس را هم می‌توانید همراه همان پیام بفرستید.",
+        sms="لطفا مشکل و نشانی را بنویسید، بعد فایل را بفرستید",
+    ),
     "location_first": Template(
         chat="موقعیت شما رسید، اما در ۲۴ ساعت گذشته درخواست بازی از شما ثبت نشده است.\n"
         "لطفاً اول مشکل را با نشانی بنویسید، بعد موقعیت را بفرستید.",
@@ -132,6 +142,12 @@ TEMPLATES: dict[str, Template] = {
         chat="آیا مشکل درخواست {code} واقعاً برطرف شده است؟\nبرای «بله» عدد ۱ و برای «خیر» عدد ۲ را "
         "بفرستید یا یکی از دکمه‌ها را بزنید.",
         sms="مشکل {code} رفع شد؟ بله: ۱ خیر: ۲",
+    ),
+    # A voice note with no text: a ticket for an operator to listen to (bot.intake.new_requests).
+    "voice_received": Template(
+        chat="پیام صوتی شما رسید و ثبت شد.\nکد پیگیری: {code}\nزمان ثبت: {when}\n"
+        "کارشناس ما آن را می‌شنود و به واحد مسئول ارجاع می‌دهد.",
+        sms="پیام صوتی شما ثبت شد و شنیده می‌شود. کد پیگیری: {code}",
     ),
 }
 
@@ -158,3 +174,9 @@ def when(moment: datetime) -> str:
 def date_only(moment: datetime) -> str:
     """Jalali date for a reply."""
     return jalali_date(moment)
+
+
+# An operator's own words to the citizen (the panel's free reply), kept out of TEMPLATES: its length
+# is the operator's, and `text` is given verbatim (render() would change the digits in it). The SMS
+# variant is sent on one line; the panel counts its parts while the operator types.
+FREE_REPLY = Template(chat="دربارهٔ درخواست {code}:\n{text}", sms="درخواست {code}: {text}")

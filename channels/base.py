@@ -95,3 +95,30 @@ class ReportingChannel(Channel, Protocol):
     """A channel whose provider reports delivery; the dispatcher binds where reports go."""
 
     def bind_delivery(self, on_delivery: OnDelivery) -> None: ...
+
+
+class MediaUnavailable(Exception):
+    """A file could not be fetched: `retryable` for network trouble, 429 and 5xx; final otherwise
+    (the provider forgot the file, refused the request, or answered with something that is not it)."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class MediaTooLarge(MediaUnavailable):
+    """The file is over the size cap: not fetched (or the download stopped at the cap)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
+@runtime_checkable
+class MediaSource(Protocol):
+    """A channel that can fetch the files citizens send (Telegram and Bale: `getFile`).
+
+    `fetch_media` returns the bytes of the file a message referred to, at most `max_bytes` of them:
+    a larger file raises MediaTooLarge without being kept; other failures raise MediaUnavailable.
+    Nothing the provider says about the file's type is returned: the caller sniffs the bytes."""
+
+    async def fetch_media(self, reference: str, max_bytes: int) -> bytes: ...

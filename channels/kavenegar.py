@@ -230,10 +230,7 @@ class KavenegarSettings:
     api_key: str = field(repr=False)
     sender: str
     webhook: cfg.WebhookAccess | None
-    base_url: str
-    timeout: float
-    messages_per_second: float
-    max_parts: int
+    api: cfg.SmsApi
     poll_interval: float | None
     spool_path: Path
 
@@ -244,10 +241,7 @@ def read(t: Table, ctx: ReadContext) -> KavenegarSettings:
         api_key=cfg.secret(t, "api_key"),
         sender=t.str("sender"),
         webhook=cfg.webhook(t),
-        base_url=cfg.url(t, DEFAULT_BASE_URL),
-        timeout=cfg.timeout(t),
-        messages_per_second=cfg.rate(t),
-        max_parts=cfg.max_parts(t),
+        api=cfg.sms_api(t, DEFAULT_BASE_URL),
         poll_interval=t.float("poll_interval_seconds", minimum=1) if t.has("poll_interval_seconds") else None,
         spool_path=t.path_value("spool_path", f"var/{ctx.name}-polled.jsonl"),
     )
@@ -260,10 +254,7 @@ def build(s: KavenegarSettings, ctx: BuildContext) -> KavenegarChannel:
         api_key=s.api_key,
         sender=s.sender,
         guard=s.webhook.guard() if s.webhook else None,
-        base_url=s.base_url,
-        timeout=s.timeout,
-        limiter=RateLimiter(s.messages_per_second),
-        max_parts=s.max_parts,
+        **s.api.channel_args(),
         poll_interval=s.poll_interval,
         spool=Spool(s.spool_path),
     )

@@ -106,10 +106,7 @@ class MelipayamakSettings:
     password: str = field(repr=False)
     sender: str
     webhook: cfg.WebhookAccess | None
-    base_url: str
-    timeout: float
-    messages_per_second: float
-    max_parts: int
+    api: cfg.SmsApi
 
 
 def read(t: Table, ctx: ReadContext) -> MelipayamakSettings:
@@ -119,10 +116,7 @@ def read(t: Table, ctx: ReadContext) -> MelipayamakSettings:
         password=cfg.secret(t, "password"),
         sender=t.str("sender"),
         webhook=cfg.webhook(t),
-        base_url=cfg.url(t, DEFAULT_BASE_URL),
-        timeout=cfg.timeout(t),
-        messages_per_second=cfg.rate(t),
-        max_parts=cfg.max_parts(t),
+        api=cfg.sms_api(t, DEFAULT_BASE_URL),
     )
 
 
@@ -134,10 +128,7 @@ def build(s: MelipayamakSettings, ctx: BuildContext) -> MelipayamakChannel:
         password=s.password,
         sender=s.sender,
         guard=s.webhook.guard() if s.webhook else None,
-        base_url=s.base_url,
-        timeout=s.timeout,
-        limiter=RateLimiter(s.messages_per_second),
-        max_parts=s.max_parts,
+        **s.api.channel_args(),
     )
 
 

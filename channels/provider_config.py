@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.toml_reader import ConfigError, Table
+from channels.ratelimit import RateLimiter
 from channels.webhook import Guard
 
 # Telegram's secret_token allows 1-256 of these; we ask for 16+ so the path segment is unguessable.
@@ -75,3 +77,29 @@ def timeout(t: Table) -> float:
 def max_parts(t: Table) -> int:
     """`max_parts`: longer SMS texts are cut to this many billed parts."""
     return t.int("max_parts", 4, minimum=1, maximum=10)
+
+
+@dataclass(frozen=True, slots=True)
+class SmsApi:
+    """What every SMS account's table says about its API: where it is (`base_url`), how long to wait
+    (`timeout_seconds`), how fast to send (`messages_per_second`) and how long a text may be
+    (`max_parts`)."""
+
+    base_url: str
+    timeout: float
+    messages_per_second: float
+    max_parts: int
+
+    def channel_args(self) -> dict[str, Any]:
+        """The `SmsChannel` constructor's arguments for these settings (a fresh rate limiter)."""
+        return {
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+            "limiter": RateLimiter(self.messages_per_second),
+            "max_parts": self.max_parts,
+        }
+
+
+def sms_api(t: Table, default_url: str) -> SmsApi:
+    """An SMS account's API settings, read in the order the keys are documented."""
+    return SmsApi(url(t, default_url), timeout(t), rate(t), max_parts(t))

@@ -84,10 +84,7 @@ class SmsIrSettings:
 
     api_key: str = field(repr=False)
     line_number: str
-    base_url: str
-    timeout: float
-    messages_per_second: float
-    max_parts: int
+    api: cfg.SmsApi
 
 
 def read(t: Table, ctx: ReadContext) -> SmsIrSettings:
@@ -95,10 +92,7 @@ def read(t: Table, ctx: ReadContext) -> SmsIrSettings:
     return SmsIrSettings(
         api_key=cfg.secret(t, "api_key"),
         line_number=t.str("line_number"),
-        base_url=cfg.url(t, DEFAULT_BASE_URL),
-        timeout=cfg.timeout(t),
-        messages_per_second=cfg.rate(t),
-        max_parts=cfg.max_parts(t),
+        api=cfg.sms_api(t, DEFAULT_BASE_URL),
     )
 
 
@@ -108,10 +102,7 @@ def build(s: SmsIrSettings, ctx: BuildContext) -> SmsIrChannel:
         ctx.name,
         api_key=s.api_key,
         line_number=s.line_number,
-        base_url=s.base_url,
-        timeout=s.timeout,
-        limiter=RateLimiter(s.messages_per_second),
-        max_parts=s.max_parts,
+        **s.api.channel_args(),
     )
 
 

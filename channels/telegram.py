@@ -5,6 +5,9 @@ can be configured at once, each a channel of its own. We use PTB's `Bot` (reques
 and `Update.de_json` (parsing), not its Application: the gateway is our only handler, and feeding
 PTB's update queue would acknowledge Telegram before the message is committed.
 
+Files citizens send (photos, voice notes, documents) are fetched afterwards, in the background
+(`fetch_media`: `getFile`, then a capped download from `base_file_url`).
+
 Webhook mode: Telegram POSTs each update to `/hooks/<name>/<secret>`; the path secret is checked
 always and the `X-Telegram-Bot-Api-Secret-Token` header whenever it is sent (and required where
 configured: Bale's support for it is unverified, protocols.md). Polling mode (development):
@@ -22,6 +25,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import aiohttp
 from aiohttp import web
 from telegram import (
     Bot,
@@ -56,7 +60,7 @@ from bot.models import (
 )
 from bot.toml_reader import ConfigError, Table
 from channels import provider_config as cfg
-from channels.base import OnInbound, RecipientBlocked
+from channels.base import MediaTooLarge, MediaUnavailable, OnInbound, RecipientBlocked
 from channels.phone import maybe_mobile
 from channels.ratelimit import RateLimiter
 from channels.redaction import hide_secret
@@ -132,7 +136,12 @@ def inbound_from_update(
     attachments: list[Attachment] = []
     if message.photo:
         attachments.append(Attachment("photo", message.photo[-1].file_id, message.caption))
-    for kind, item in (("document", message.document), ("voice", message.voice), ("video", message.video)):
+    for kind, item in (
+        ("document", message.document),
+        ("voice", message.voice),
+        ("audio", message.audio),
+        ("video", message.video),
+    ):
         if item is not None:
             attachments.append(Attachment(kind, item.file_id, message.caption))
     if not (text or phone or location or attachments):
@@ -223,6 +232,8 @@ class TelegramChannel:
             get_updates_request=polling,
         )
         self._tasks: set[asyncio.Task[None]] = set()
+        self._timeout = timeout
+        self._downloads: aiohttp.ClientSession | None = None
 
     # --- inbound -------------------------------------------------------------------------------
 
@@ -360,6 +371,59 @@ class TelegramChannel:
             sent = await self.bot.send_photo(chat_id, image, caption=caption[:MAX_CAPTION] or None)
         return SendResult(provider_message_id=str(sent.message_id))
 
+    # --- media ---------------------------------------------------------------------------------
+
+    async def fetch_media(self, reference: str, max_bytes: int) -> bytes:
+        """The bytes of a file a citizen sent (`getFile`, then the download), at most `max_bytes`.
+
+        The download must come from this bot's own file URL: PTB keeps a `file_path` that names a
+        local file as it is (local Bot API servers), and we never read the disk for a provider.
+        Raises MediaTooLarge (the size `getFile` reports, or the bytes streamed past the cap: the
+        download stops there) or MediaUnavailable (retryable for 429, 5xx and network trouble)."""
+        try:
+            info = await self.bot.get_file(reference)
+        except RetryAfter:
+            raise MediaUnavailable(f"{self.name}: getFile 429", retryable=True) from None
+        except BadRequest as exc:  # unknown file id, or "file is too big" (over the Bot API's 20 MB)
+            if "too big" in str(exc).lower():
+                raise MediaTooLarge(f"{self.name}: the Bot API refuses files this big") from None
+            raise MediaUnavailable(f"{self.name}: getFile 400", retryable=False) from None
+        except (Forbidden, InvalidToken):
+            raise MediaUnavailable(f"{self.name}: getFile refused", retryable=False) from None
+        except NetworkError as exc:
+            raise MediaUnavailable(f"{self.name}: getFile {type(exc).__name__}", retryable=True) from None
+        except TelegramError as exc:
+            raise MediaUnavailable(f"{self.name}: getFile {type(exc).__name__}", retryable=False) from None
+        if info.file_size is not None and info.file_size > max_bytes:
+            raise MediaTooLarge(f"{self.name}: {info.file_size} bytes is over the cap")
+        url = info.file_path or ""
+        prefix = self.bot.base_file_url + "/"
+        if not url.startswith(prefix) or ".." in url[len(prefix) :].split("/"):
+            raise MediaUnavailable(f"{self.name}: getFile gave no downloadable path", retryable=False)
+        return await self._download(url, max_bytes)
+
+    async def _download(self, url: str, max_bytes: int) -> bytes:
+        """GET `url`, stopping past `max_bytes`; errors never quote the URL (it holds the token)."""
+        if self._downloads is None:
+            self._downloads = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=max(self._timeout * 4, 60.0), sock_connect=self._timeout)
+            )
+        try:
+            async with self._downloads.get(url, allow_redirects=False) as response:
+                if response.status != 200:
+                    retryable = response.status == 429 or response.status >= 500
+                    raise MediaUnavailable(f"{self.name}: download {response.status}", retryable=retryable)
+                if (response.content_length or 0) > max_bytes:
+                    raise MediaTooLarge(f"{self.name}: {response.content_length} bytes is over the cap")
+                body = bytearray()
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    body += chunk
+                    if len(body) > max_bytes:
+                        raise MediaTooLarge(f"{self.name}: the download passed the cap")
+                return bytes(body)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise MediaUnavailable(f"{self.name}: download {type(exc).__name__}", retryable=True) from None
+
     @contextlib.contextmanager
     def _send_errors(self) -> Iterator[None]:
         """Bot API errors → SendError (retryable or not) / RecipientBlocked."""
@@ -390,6 +454,9 @@ class TelegramChannel:
         for request in self._requests:
             with contextlib.suppress(Exception):
                 await request.shutdown()
+        if self._downloads is not None:
+            await self._downloads.close()
+            self._downloads = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Identity
@@ -78,11 +78,25 @@ class CitizenRepository:
         for caller in callers:
             first.setdefault(caller.key, caller)
         keys = sorted(first)
-        found = await self._identities(keys)
+        names: dict[AddressKey, str | None] = {}
+        found = await self._identities(keys, names)
         for key in keys:
             caller = first[key]
             if key in found and caller.phone:
                 await self.set_phone(found[key].citizen_id, caller.phone)
+        # A known sender who now calls themselves otherwise (a changed Telegram name): one UPDATE for
+        # the whole batch, and none at all when every name is the one we have.
+        renamed = {
+            found[k].citizen_id: name
+            for k in keys
+            if k in found and (name := first[k].display_name) and name != names.get(k)
+        }
+        if renamed:
+            await self._s.execute(
+                update(CitizenRow)
+                .where(CitizenRow.id.in_(sorted(renamed)))
+                .values(display_name=case(renamed, value=CitizenRow.id))
+            )
         missing = [first[k] for k in keys if k not in found]
         if not missing:
             return found
@@ -131,21 +145,27 @@ class CitizenRepository:
         found.update(await self._identities([c.key for c in missing]))
         return found
 
-    async def _identities(self, keys: Sequence[AddressKey]) -> dict[AddressKey, Identity]:
+    async def _identities(
+        self, keys: Sequence[AddressKey], names: dict[AddressKey, str | None] | None = None
+    ) -> dict[AddressKey, Identity]:
+        """The identities of these addresses that exist; `names` (when given) gets each one's
+        citizen's display name, read in the same query."""
         by_channel: dict[str, list[str]] = {}
         for channel, address in keys:
             by_channel.setdefault(channel, []).append(address)
         found: dict[AddressKey, Identity] = {}
         for channel, addresses in by_channel.items():
             rows = await self._s.execute(
-                select(IdentityRow.id, IdentityRow.citizen_id, IdentityRow.address).where(
-                    IdentityRow.channel == channel, IdentityRow.address.in_(addresses)
-                )
+                select(IdentityRow.id, IdentityRow.citizen_id, IdentityRow.address, CitizenRow.display_name)
+                .join(CitizenRow, CitizenRow.id == IdentityRow.citizen_id)
+                .where(IdentityRow.channel == channel, IdentityRow.address.in_(addresses))
             )
-            for identity_id, citizen_id, address in rows:
+            for identity_id, citizen_id, address, name in rows:
                 found[(channel, address)] = Identity(
                     id=identity_id, citizen_id=citizen_id, channel=channel, address=address
                 )
+                if names is not None:
+                    names[(channel, address)] = name
         return found
 
     async def identity_ids(self, citizen_id: int) -> list[int]:
@@ -182,6 +202,18 @@ class CitizenRepository:
     async def set_phone(self, citizen_id: int, phone: str) -> None:
         """Remember a phone number the citizen shared (for SMS fallback)."""
         await self._s.execute(update(CitizenRow).where(CitizenRow.id == citizen_id).values(phone=phone))
+
+    async def display_names(self, citizen_ids: Collection[int]) -> dict[int, str]:
+        """citizen id → the name they go by on their channel (e.g. their Telegram name), for those
+        who sent one (one query)."""
+        if not citizen_ids:
+            return {}
+        rows = await self._s.execute(
+            select(CitizenRow.id, CitizenRow.display_name).where(
+                CitizenRow.id.in_(sorted(set(citizen_ids))), CitizenRow.display_name.is_not(None)
+            )
+        )
+        return {citizen_id: name for citizen_id, name in rows if name}
 
     async def phone_of(self, citizen_id: int) -> str | None:
         """The citizen's phone number, if known."""

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import OPEN_STATUSES, EventKind, SurveyAnswer, TicketStatus
-from storage.tables import EventRow, SurveyRow, TicketRow
+from storage.tables import EventRow, SurveyRow, TicketRow, UserRow
 
 S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
 
@@ -81,6 +81,20 @@ class Bucket:
     category: str
     district: str | None
     count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """One person's share of the work (`user_id` None: the tickets nobody has): open tickets
+    assigned now, how many of them are past due, and tickets resolved in the period."""
+
+    user_id: int | None
+    username: str
+    display_name: str
+    department: str | None
+    open: int
+    overdue: int
+    resolved: int
 
 
 def _place() -> ColumnElement[str | None]:
@@ -294,3 +308,47 @@ class ReportQueries:
             .group_by(TicketRow.category)
         )
         return {str(c): int(n) for c, n in (await self._s.execute(stmt)).all()}
+
+    async def workload(
+        self, start: datetime, end: datetime, as_of: datetime, scope: str | None
+    ) -> list[Workload]:
+        """Per person: open tickets assigned (and past due at `as_of`), and tickets resolved in
+        [start, end) still assigned to them; every active user of the scope's departments appears,
+        idle ones with zeros; the unassigned open tickets come last (`user_id` None). Two grouped
+        queries, each on an index (status, resolved_at), and one for the people."""
+        late = case((TicketRow.due_at < as_of, 1), else_=0)
+        open_stmt = self._scoped(
+            select(TicketRow.assignee_id, func.count(), func.sum(late)).where(TicketRow.status.in_(_OPEN)),
+            scope,
+        ).group_by(TicketRow.assignee_id)
+        done_stmt = self._scoped(
+            select(TicketRow.assignee_id, func.count()).where(
+                TicketRow.resolved_at >= start, TicketRow.resolved_at < end
+            ),
+            scope,
+        ).group_by(TicketRow.assignee_id)
+        open_by = {uid: (int(n), int(o or 0)) for uid, n, o in await self._s.execute(open_stmt)}
+        done_by = {uid: int(n) for uid, n in await self._s.execute(done_stmt)}
+        people = select(UserRow).where(
+            (UserRow.id.in_(sorted(k for k in {*open_by, *done_by} if k is not None)))
+            | (
+                UserRow.active.is_(True)
+                & (UserRow.department == scope if scope is not None else UserRow.department.is_not(None))
+            )
+        )
+        out = [
+            Workload(
+                u.id,
+                u.username,
+                u.display_name,
+                u.department,
+                open_by.get(u.id, (0, 0))[0],
+                open_by.get(u.id, (0, 0))[1],
+                done_by.get(u.id, 0),
+            )
+            for u in await self._s.scalars(people)
+        ]
+        out.sort(key=lambda w: (-w.open, -w.resolved, w.display_name, w.username))
+        nobody = open_by.get(None, (0, 0))
+        out.append(Workload(None, "", "", scope, nobody[0], nobody[1], done_by.get(None, 0)))
+        return out

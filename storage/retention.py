@@ -2,10 +2,12 @@
 
 What goes: the citizen's phone and name, the identity's address (phone number or chat id), phone
 numbers written inside message texts, the free text of history events, the address of queued
-replies and of abuse events. What stays: every ticket row with its category, department,
-district, priority, status, dates and counts; the events (kinds, times, actors); the outbox rows
-(statuses, attempts). A citizen is anonymised only when none of their tickets is still open or
-recently closed, so an active conversation is never cut.
+replies and of abuse events, and the files citizens sent (photos, voice notes: their bytes, their
+transcripts and the provider's reference to them; a file not fetched yet never will be). What
+stays: every ticket row with its category, department, district, priority, status, dates and
+counts; the events (kinds, times, actors); the outbox rows (statuses, attempts); the media rows
+(kind, status, type, size) without their bytes. A citizen is anonymised only when none of their
+tickets is still open or recently closed, so an active conversation is never cut.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from sqlalchemy import and_, exists, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.media import MediaRepository
 from storage.tables import (
     AbuseEventRow,
     CitizenRow,
@@ -52,6 +55,7 @@ class RetentionReport:
     events: int
     outbox: int
     abuse_events: int
+    media: int = 0
 
 
 class RetentionRepository:
@@ -71,7 +75,7 @@ class RetentionRepository:
         old_ids = list(await self._s.scalars(select(TicketRow.id).where(self._old(cutoff))))
         if not old_ids:
             return RetentionReport(0, 0, 0, 0, 0, 0, await self._abuse(cutoff))
-        tickets = messages = events = outbox = 0
+        tickets = messages = events = outbox = media = 0
         for chunk in _chunks(old_ids, 500):
             for row in await self._s.execute(
                 select(
@@ -108,9 +112,10 @@ class RetentionRepository:
                 .execution_options(synchronize_session=False)
             )
             outbox += int(result.rowcount or 0)  # type: ignore[attr-defined]
+            media += await MediaRepository(self._s).erase_for_tickets(chunk)
         citizens, identities = await self._citizens(cutoff)
         return RetentionReport(
-            tickets, citizens, identities, messages, events, outbox, await self._abuse(cutoff)
+            tickets, citizens, identities, messages, events, outbox, await self._abuse(cutoff), media
         )
 
     async def _citizens(self, cutoff: datetime) -> tuple[int, int]:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -84,7 +85,8 @@ class IdentityRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
     channel: Mapped[str] = mapped_column(String(64))
-    address: Mapped[str] = mapped_column(String(128))
+    # Its own index: the panel's search by phone number looks an address up across channels.
+    address: Mapped[str] = mapped_column(String(128), index=True)
     # Set when the provider says we can no longer write here (e.g. Telegram 403: bot blocked).
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
@@ -112,6 +114,7 @@ class TicketRow(Base):
         Index("ix_tickets_status_due_at", "status", "due_at"),
         Index("ix_tickets_resolved_at", "resolved_at"),
         Index("ix_tickets_category_created_at", "category", "created_at"),
+        Index("ix_tickets_channel", "channel"),  # the list filter's channel choices, per channel counts
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tracking_code: Mapped[str] = mapped_column(String(10), unique=True)
@@ -132,8 +135,10 @@ class TicketRow(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    # The staff member working on it (issue 17: assign, claim, "my tickets"); None: unassigned.
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(index=True)
-    updated_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(index=True)
     due_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
@@ -198,6 +203,49 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+
+
+class UserAuditRow(Base):
+    """Every change an admin makes to an account (added, role or department changed, disabled,
+    enabled, password reset), append-only: the panel's audit view."""
+
+    __tablename__ = "user_audit"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(64))  # who did it (username, or "cli")
+    username: Mapped[str] = mapped_column(String(64), index=True)  # whose account
+    action: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)  # before/after values; never a password
+
+
+class MediaRow(Base):
+    """A photo, voice note, audio file, video or document a citizen sent: fetched from the
+    provider after the message is stored (the ticket never waits for it), kept with a size cap,
+    its content type sniffed from the bytes. Retention removes the bytes with the ticket's
+    contact details."""
+
+    __tablename__ = "media"
+    __table_args__ = (
+        UniqueConstraint("channel", "reference"),
+        Index("ix_media_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    reference: Mapped[str] = mapped_column(String(300))  # the provider's file id
+    kind: Mapped[str] = mapped_column(String(16))  # photo | voice | audio | video | document
+    status: Mapped[str] = mapped_column(String(16))  # pending | stored | failed | too_large | refused
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    content_type: Mapped[str | None] = mapped_column(String(100))  # sniffed from the bytes
+    size: Mapped[int | None] = mapped_column(Integer)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    transcript: Mapped[str | None] = mapped_column(Text)  # speech recognition, when configured
+    created_at: Mapped[datetime]
+    stored_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(300))
 
 
 class SurveyRow(Base):

@@ -76,6 +76,7 @@ def _row_values(new: NewTicket) -> dict[str, Any]:
         "due_at": new.due_at,
         "resolved_at": None,
         "closed_at": None,
+        "assignee_id": None,
     }
 
 
@@ -105,6 +106,7 @@ def ticket_from_row(row: TicketRow) -> Ticket:
         due_at=row.due_at,
         resolved_at=row.resolved_at,
         closed_at=row.closed_at,
+        assignee_id=row.assignee_id,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +25,7 @@ class User:
     department: str | None
     active: bool
     password_hash: str
+    last_login_at: datetime | None = None  # the last successful panel login
 
 
 def user_from_row(row: UserRow) -> User:
@@ -36,6 +38,7 @@ def user_from_row(row: UserRow) -> User:
         department=row.department,
         active=row.active,
         password_hash=row.password_hash,
+        last_login_at=row.last_login_at,
     )
 
 
@@ -82,6 +85,24 @@ class UserRepository:
         rows = await self._s.scalars(select(UserRow).order_by(UserRow.username))
         return [user_from_row(r) for r in rows]
 
+    async def in_department(self, department: str) -> list[User]:
+        """The active users of one department (who can be given its tickets), by display name."""
+        rows = await self._s.scalars(
+            select(UserRow)
+            .where(UserRow.department == department, UserRow.active.is_(True))
+            .order_by(UserRow.display_name, UserRow.username)
+        )
+        return [user_from_row(r) for r in rows]
+
+    async def display_names(self, user_ids: Collection[int]) -> dict[int, str]:
+        """user id → display name (one query)."""
+        if not user_ids:
+            return {}
+        rows = await self._s.execute(
+            select(UserRow.id, UserRow.display_name).where(UserRow.id.in_(sorted(set(user_ids))))
+        )
+        return dict(rows.tuples())
+
     async def by_username(self, username: str) -> User | None:
         """One user by login name."""
         row = await self._s.scalar(select(UserRow).where(UserRow.username == username))
@@ -93,6 +114,21 @@ class UserRepository:
             update(UserRow).where(UserRow.username == username).values(password_hash=password_hash)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def set_role(self, username: str, role: str, department: str | None) -> bool:
+        """Change a user's role and department; False when no such user. Staff need a department."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        if role == "staff" and not department:
+            raise ValueError("department staff need a department")
+        result = await self._s.execute(
+            update(UserRow).where(UserRow.username == username).values(role=role, department=department)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def record_login(self, username: str, at: datetime) -> None:
+        """Remember a successful panel login (shown on the users page)."""
+        await self._s.execute(update(UserRow).where(UserRow.username == username).values(last_login_at=at))
 
     async def set_active(self, username: str, active: bool) -> bool:
         """Enable or disable a user; False when no such user."""

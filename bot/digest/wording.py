@@ -12,18 +12,19 @@ from bot.taxonomy import Taxonomy
 from nlp.letters import persian_digits
 
 # The one table of channel names people read (digest, e-mail, chart and the panel): keyed by the
-# usual channel names of config.example.toml, and by channel kind for channels named otherwise.
+# usual channel names of config.example.toml, and by channel kind for channels named otherwise;
+# any other channel whose medium is SMS (every SMS provider, whatever its kind) is «پیامک».
+SMS_NAME = "پیامک"
 CHANNEL_NAMES = {
     "telegram": "تلگرام",
     "bale": "بله",
-    "sms": "پیامک",
+    "sms": SMS_NAME,
     "hotline": "تلفن ۱۳۷",
     "console": "کنسول",
     "panel": "پنل",
-    "kavenegar": "پیامک",
-    "melipayamak": "پیامک",
-    "smsir": "پیامک",
-    "generic_sms": "پیامک",
+    "phone": "تلفن ۱۳۷",  # recorded in the panel by a hotline operator
+    "in_person": "حضوری",  # recorded in the panel at the front desk
+    "desk": "پیشخوان",  # answers to walk-ins who left no number (channels/desk.py)
 }
 # Between the parts of one line: a middle dot beside Persian digits reads as a zero (۰).
 SEPARATOR = " – "
@@ -33,9 +34,10 @@ CITY = "کل شهر"
 _LONG_NUMBER = re.compile(r"[0-9۰-۹٠-٩][0-9۰-۹٠-٩ \-]{5,}[0-9۰-۹٠-٩]")
 
 
-def channel_name(name: str, kind: str | None = None) -> str:
-    """The Persian name of a channel: by its configured name, else by its kind, else the name as is."""
-    return CHANNEL_NAMES.get(name) or CHANNEL_NAMES.get(kind or "") or name
+def channel_name(name: str, kind: str | None = None, *, sms: bool = False) -> str:
+    """The Persian name of a channel: by its configured name, else by its kind, else «پیامک» for
+    an SMS channel (`sms`), else the name as is."""
+    return CHANNEL_NAMES.get(name) or CHANNEL_NAMES.get(kind or "") or (SMS_NAME if sms else name)
 
 
 def district_name(district: str) -> str:

@@ -8,8 +8,10 @@ status, survey answer, help, thanks → queue replies in the outbox), then, afte
 the outbox. The channel acknowledges the provider only after that, i.e. after the commit. Only a
 new request reaches duplicate matching: a status question, thanks or noise never joins a ticket.
 
-The work is set-based: identities, inbound rows, open surveys, new tickets, their history and
-the replies are each one statement for the whole group, not one per message.
+The work is set-based: identities, inbound rows, open surveys, new tickets, their history,
+the replies and the pending rows of the files new requests carried (storage.media: fetched after
+the commit by bot.jobs.media_fetch) are each one statement for the whole group, not one per message.
+A voice note with no text is a new request too, for an operator to listen to.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from bot.models import (
     InboundMessage,
     ReceiveResult,
     SurveyAnswer,
+    Ticket,
     TicketStatus,
 )
 from bot.replies import MENU_BUTTONS, STATUS_NAMES, date_only, when
@@ -45,6 +48,7 @@ from bot.tracking import is_valid
 from channels.phone import masked
 from storage.abuse import AbuseRepository
 from storage.citizens import Caller
+from storage.media import MediaRepository, NewMedia
 from storage.outbox import Queued
 from storage.store import Transaction
 from storage.surveys import Survey
@@ -82,7 +86,10 @@ class Gateway:
         calendar: WorkCalendar = WorkCalendar(),  # noqa: B008 - frozen, shared safely
         on_commit: Callable[[], None] | None = None,
         code_lookups: CodeLookupSettings = CodeLookupSettings(),  # noqa: B008 - frozen, shared safely
+        store_media: bool = True,
     ) -> None:
+        """`store_media=False` ([media] enabled = false): files stay references in the history only."""
+        self._store_media = store_media
         self._life = lifecycle
         self._settings = settings
         self._clock = clock
@@ -200,10 +207,25 @@ class Gateway:
         surveyed = await tx.surveys.citizens_with_open_survey({who[i].citizen_id for i in fresh})
         replies: list[Queued] = []
         requests: list[int] = []
+        voices: set[int] = set()
         settled: list[tuple[int, str, int | None]] = []
+        files: list[NewMedia] = []
         known = dict(understood)
         for i in fresh:
             msg, identity = messages[i], who[i]
+            if _voice_only(msg, texts[i]):
+                requests.append(i)
+                voices.add(i)
+                continue
+            stored_id = stored[(msg.channel, msg.provider_message_id)]
+            if _files_only(msg, texts[i]):
+                results[i], joined = await self._files(tx, msg, identity)
+                settled.append((stored_id, IntentKind.ATTACHMENT.value, joined))
+                if joined is not None:
+                    files.extend(
+                        NewMedia(joined, stored_id, msg.channel, a.reference, a.kind) for a in msg.attachments
+                    )
+                continue
             intent = detect(
                 texts[i],
                 button=msg.button,
@@ -234,15 +256,21 @@ class Gateway:
                 case IntentKind.LOCATION:
                     result, ticket_id = await self._location(tx, msg, identity)
             results[i] = result
-            settled.append((stored[(msg.channel, msg.provider_message_id)], intent.kind.value, ticket_id))
+            settled.append((stored_id, intent.kind.value, ticket_id))
         handled = await self._requests.handle(
-            tx, [Request(messages[i], texts[i], who[i]) for i in requests], known
+            tx, [Request(messages[i], texts[i], who[i], voice=i in voices) for i in requests], known
         )
         for i, done in zip(requests, handled, strict=True):
             results[i] = done.result
             replies.append(done.reply)
             key = (messages[i].channel, messages[i].provider_message_id)
             settled.append((stored[key], IntentKind.NEW_REQUEST.value, done.ticket_id))
+            files.extend(
+                NewMedia(done.ticket_id, stored[key], messages[i].channel, a.reference, a.kind)
+                for a in messages[i].attachments
+            )
+        if self._store_media and files:
+            await MediaRepository(tx.session).add_pending(files, at=now)
         await tx.outbox.enqueue_many(replies, at=now)
         await tx.inbound.settle_many(settled)
         return [r for r in results if r is not None]
@@ -373,13 +401,8 @@ class Gateway:
         one: never an older report instead) the sender is asked to write first."""
         assert msg.location is not None  # noqa: S101 - detect() checked it
         now = self._clock.now()
-        latest = await tx.tickets.latest_report(identity.id)
-        ticket, reported_at = latest if latest else (None, now)
-        for _ in range(MERGE_HOPS):
-            if ticket is None or ticket.status is not TicketStatus.DUPLICATE or ticket.duplicate_of is None:
-                break
-            ticket = await tx.tickets.get(ticket.duplicate_of)
-        if ticket is None or ticket.status not in OPEN_STATUSES or now - reported_at > LOCATION_WINDOW:
+        ticket = await self._open_report(tx, identity, within=LOCATION_WINDOW)
+        if ticket is None:
             await self._life.tell(tx, identity, "location_first")
             return ReceiveResult(intent=IntentKind.LOCATION, duplicate=False, replies=1), None
         point = msg.location
@@ -398,6 +421,48 @@ class Gateway:
         return ReceiveResult(
             intent=IntentKind.LOCATION, duplicate=False, ticket_code=ticket.tracking_code, replies=1
         ), ticket.id
+
+    async def _files(
+        self, tx: Transaction, msg: InboundMessage, identity: Identity
+    ) -> tuple[ReceiveResult, int | None]:
+        """Photos, videos or documents sent without a word (often what an operator asked for in a
+        free reply) belong to the sender's latest report while it is open, however old: they go into
+        its history and the media store (the caller queues them), and the citizen is told which
+        ticket took them. With no open report the sender is asked to write the problem first."""
+        ticket = await self._open_report(tx, identity, within=None)
+        if ticket is None:
+            await self._life.tell(tx, identity, "file_first")
+            return ReceiveResult(intent=IntentKind.ATTACHMENT, duplicate=False, replies=1), None
+        await tx.tickets.add_event(
+            ticket.id,
+            EventKind.MESSAGE_IN,
+            self._clock.now(),
+            f"citizen:{identity.citizen_id}",
+            {"channel": msg.channel, "attachments": [a.reference for a in msg.attachments]},
+        )
+        await self._life.tell(tx, identity, "file_added", ticket=ticket)
+        return ReceiveResult(
+            intent=IntentKind.ATTACHMENT, duplicate=False, ticket_code=ticket.tracking_code, replies=1
+        ), ticket.id
+
+    async def _open_report(
+        self, tx: Transaction, identity: Identity, *, within: timedelta | None
+    ) -> Ticket | None:
+        """The sender's latest report if it is still open (and made `within` ago, when given); a
+        report an operator merged into another ticket means that ticket."""
+        latest = await tx.tickets.latest_report(identity.id)
+        if latest is None:
+            return None
+        ticket: Ticket | None = latest[0]
+        for _ in range(MERGE_HOPS):
+            if ticket is None or ticket.status is not TicketStatus.DUPLICATE or ticket.duplicate_of is None:
+                break
+            ticket = await tx.tickets.get(ticket.duplicate_of)
+        if ticket is None or ticket.status not in OPEN_STATUSES:
+            return None
+        if within is not None and self._clock.now() - latest[1] > within:
+            return None
+        return ticket
 
     async def _survey_answer(
         self, tx: Transaction, intent: Intent, identity: Identity, text: str
@@ -443,6 +508,17 @@ class Gateway:
                 if other != identity.id and (survey := await tx.surveys.open_for_identity(other)):
                     break
         return survey
+
+
+def _voice_only(msg: InboundMessage, text: str) -> bool:
+    """A voice note (or audio file) with no words and no button: a request to listen to."""
+    return not text and msg.button is None and any(a.kind in ("voice", "audio") for a in msg.attachments)
+
+
+def _files_only(msg: InboundMessage, text: str) -> bool:
+    """Photos, videos or documents with no words, no button and no location (voice notes are
+    requests of their own: `_voice_only`)."""
+    return not text and msg.button is None and msg.location is None and bool(msg.attachments)
 
 
 def _may_open_a_ticket(intent: Intent) -> bool:

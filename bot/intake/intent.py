@@ -38,6 +38,7 @@ class IntentKind(StrEnum):
     NOISE = "noise"
     LOCATION = "location"  # a shared location without text (Telegram, Bale)
     COURTESY = "courtesy"  # thanks, a blessing, a farewell: a short answer, never a ticket
+    ATTACHMENT = "attachment"  # a photo, video or document without words: joins the open report
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,10 @@ fixed number of statements whatever its size (candidate tickets, free tracking c
 INSERT, reporters, history, linked tickets), and the classifier sees the whole batch in one call.
 Decisions are taken in arrival order: a report repeating an open ticket joins it as a reporter,
 and so does a report repeating one opened earlier in the same batch.
+
+A voice note with no text opens a ticket of its own (never a repeat: there are no words to
+compare), in the fallback category and flagged for an operator, who listens to it on the ticket
+page; speech recognition, where a city runs it, may classify it later (bot/jobs/media_fetch.py).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from bot.models import EventKind, Identity, InboundMessage, Priority, ReceiveRes
 from bot.replies import when
 from bot.taxonomy import Taxonomy
 from bot.tracking import new_code
+from nlp.classification import Classification
 from nlp.duplicates import DuplicateCandidate
 from storage.outbox import Queued
 from storage.store import Transaction
@@ -32,6 +37,7 @@ from storage.tickets import DuplicateRow, NewEvent, NewTicket
 log = logging.getLogger(__name__)
 
 CODE_TRIES = 20  # a batch whose codes keep colliding this often means the code space is full
+VOICE_MODEL = "voice"  # the "model version" of a voice note's ticket: nobody has classified it yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +47,7 @@ class Request:
     message: InboundMessage
     text: str
     identity: Identity
+    voice: bool = False  # a voice note with no text: for an operator to listen to
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +58,16 @@ class Handled:
     result: ReceiveResult
     ticket_id: int
     reply: Queued
+
+
+PANEL_INTAKE = ("phone", "in_person")  # the channels a request recorded in the panel names
+
+
+def _intake_channel(msg: InboundMessage) -> str:
+    """The channel a ticket records: a request recorded in the panel arrives on the SMS channel
+    that answers the citizen, but the ticket says how it really came in (a 137 call, a walk-in)."""
+    named = _meta_str(msg, "intake_channel")
+    return named if named in PANEL_INTAKE else msg.channel
 
 
 def _meta_str(msg: InboundMessage, key: str) -> str | None:
@@ -90,12 +107,12 @@ class NewRequests:
         if not requests:
             return []
         now = self._clock.now()
-        found = self._understand([r.text for r in requests], understood or {})
+        found = self._understand(requests, understood or {})
         since = now - timedelta(hours=self._settings.duplicate_window_hours)
         open_rows = await tx.tickets.open_similar_many(
             {(f.classification.category, f.district) for f in found}, since
         )
-        fresh, repeats = self._repeats(found, open_rows)
+        fresh, repeats = self._repeats(found, open_rows, {i for i, r in enumerate(requests) if r.voice})
         codes = await self._free_codes(tx, len(fresh))
         created = await tx.tickets.create_many(
             [self._new_ticket(requests[i], found[i], code, now) for i, code in zip(fresh, codes, strict=True)]
@@ -113,7 +130,8 @@ class NewRequests:
             if i in opened:
                 ticket = opened[i]
                 events.extend(self._opening_events(request, found[i], ticket, now))
-                reply = self._life.reply(request.identity, _template(ticket), ticket=ticket, when=when(now))
+                template = "voice_received" if request.voice else _template(ticket)
+                reply = self._life.reply(request.identity, template, ticket=ticket, when=when(now))
                 log.info(
                     "ticket=%s channel=%s category=%s review=%s",
                     ticket.id,
@@ -139,14 +157,29 @@ class NewRequests:
         return handled
 
     def _understand(
-        self, texts: Sequence[str], understood: Mapping[str, Understanding]
+        self, requests: Sequence[Request], understood: Mapping[str, Understanding]
     ) -> list[Understanding]:
-        missing = sorted({t for t in texts if t not in understood})
+        texts = [r.text for r in requests]
+        missing = sorted({r.text for r in requests if r.text not in understood and not r.voice})
         extra = dict(zip(missing, self._nlp.understand_many(missing), strict=True))
-        return [understood[t] if t in understood else extra[t] for t in texts]
+        return [
+            self._unheard() if r.voice else understood[t] if t in understood else extra[t]
+            for r, t in zip(requests, texts, strict=True)
+        ]
+
+    def _unheard(self) -> Understanding:
+        """A voice note nobody has listened to: the fallback category, for an operator."""
+        category = self._settings.fallback_category
+        department = self._taxonomy.department_of(category)
+        return Understanding(
+            "", Classification(category, department, 0.0, (), VOICE_MODEL, needs_review=True)
+        )
 
     def _repeats(
-        self, found: Sequence[Understanding], open_rows: dict[tuple[str, str | None], list[DuplicateRow]]
+        self,
+        found: Sequence[Understanding],
+        open_rows: dict[tuple[str, str | None], list[DuplicateRow]],
+        voices: set[int] | None = None,
     ) -> tuple[list[int], dict[int, int]]:
         """(indices that open a ticket, index → ticket id it repeats, or -(k+1) for the k-th opened
         in this batch). A ticket opened earlier in the batch is the newest candidate of every pool
@@ -155,6 +188,9 @@ class NewRequests:
         fresh: list[int] = []
         repeats: dict[int, int] = {}
         for i, f in enumerate(found):
+            if voices and i in voices:
+                fresh.append(i)  # no words to compare, and nothing for a later text to repeat
+                continue
             category = f.classification.category
             match = self._nlp.duplicate_of(
                 f, pools[(category, f.district)], self._settings.duplicate_threshold
@@ -193,7 +229,7 @@ class NewRequests:
         return NewTicket(
             tracking_code=code,
             citizen_id=request.identity.citizen_id,
-            channel=msg.channel,
+            channel=_intake_channel(msg),
             text=request.text,
             normalized_text=found.normalized,
             category=cls.category,

@@ -112,11 +112,12 @@ def shared_normalizer() -> Normalizer:
 def correction_examples(
     corrections: Iterable[tuple[str, str]], departments: Mapping[str, str]
 ) -> list[Example]:
-    """Operator corrections (text, category) as training examples; unknown categories are dropped."""
+    """Operator corrections (text, category) as training examples; unknown categories are dropped,
+    and so are tickets without words (a voice note an operator listened to and classified)."""
     return [
         Example(text=text, category=category, channel="correction")
         for text, category in corrections
-        if category in departments
+        if category in departments and text.strip()
     ]
 
 

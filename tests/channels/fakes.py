@@ -77,11 +77,37 @@ class FakeBotApi:
         self.blocked: set[str] = set()
         self._ids = itertools.count(100)
         self.server: TestServer | None = None
+        # Files citizens "sent": file_id → bytes, served by getFile + `/file/bot<TOKEN>/<file_path>`;
+        # `file_script` makes downloads misbehave, `file_sizes` makes getFile report another size.
+        self.files: dict[str, bytes] = {}
+        self.file_sizes: dict[str, int] = {}
+        self.file_paths: dict[str, str] = {}  # file_id → the file_path getFile answers (default files/<id>)
+        self.file_script = Script()
+        self.downloads: list[str] = []
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         return app
+
+    def file_url(self) -> str:
+        """The `base_file_url` of this fake (after `start`)."""
+        assert self.server is not None
+        return str(self.server.make_url("/file/bot"))
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        path = request.match_info["path"]
+        self.downloads.append(path)
+        failure = await self.file_script.override((500, {"ok": False}))
+        if failure is not None:
+            return failure
+        file_id = path.removeprefix("files/")
+        if not path.startswith("files/") or file_id not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[file_id], content_type="application/octet-stream")
 
     async def start(self) -> str:
         self.server = await start(self.app())
@@ -160,6 +186,15 @@ class FakeBotApi:
                     "text": params.get("text", ""),
                 }
             case "getFile":
+                file_id = str(params.get("file_id"))
+                if file_id in self.files:
+                    size = self.file_sizes.get(file_id, len(self.files[file_id]))
+                    return {
+                        "file_id": file_id,
+                        "file_unique_id": f"u-{file_id}",
+                        "file_size": size,
+                        "file_path": self.file_paths.get(file_id, f"files/{file_id}"),
+                    }
                 return {"file_id": params.get("file_id"), "file_unique_id": "u1", "file_path": "photos/1.jpg"}
         return None
 

@@ -62,7 +62,28 @@ def test_an_overdue_line_names_the_district_in_persian_and_has_no_dot_to_misread
 
 def test_channel_and_district_names() -> None:
     assert channel_name("telegram") == "تلگرام" and channel_name("hotline") == "تلفن ۱۳۷"
-    assert channel_name("meli", "melipayamak") == "پیامک"  # a channel named otherwise: by its kind
+    assert channel_name("meli", "melipayamak", sms=True) == "پیامک"  # named otherwise: by its medium
+    assert channel_name("tg", "telegram") == "تلگرام"  # ... or by its kind
     assert channel_name("tg") == "tg"  # unknown: as configured, never an empty label
     assert district_name("12") == "منطقه ۱۲" and district_name("۳") == "منطقه ۳"
     assert district_name("منطقه ۵") == "منطقه ۵" and district_name("ونک") == "ونک"
+
+
+def test_every_sms_provider_is_named_sms_without_a_row_of_its_own() -> None:
+    """A channel named freely is named by its kind, and any SMS provider's channel (one the table
+    has never heard of included) by its medium, so a new provider needs no entry in the table."""
+    from bot.web.panel.labels import channel_names
+
+    specs = config_from_mapping(
+        {
+            "channels": {
+                "kn": {"kind": "kavenegar", "api_key_env": "SADA_TEST_KN", "sender": "1000"},
+                "tg": {"kind": "fake"},
+            }
+        },
+        base_dir=Path("."),
+        env={"SADA_TEST_KN": "k" * 20},
+    ).channels
+    name = channel_names(specs)
+    assert (name("kn"), name("tg"), name("other")) == ("پیامک", "tg", "other")
+    assert channel_name("kn", "some_new_provider", sms=True) == "پیامک"

@@ -86,6 +86,23 @@ class Site:
 
 
 @asynccontextmanager
+async def serving(sada: Sada) -> AsyncIterator[str]:
+    """A started Sada's web app on a free port of 127.0.0.1, with one account per role (unless the
+    store has accounts already); yields the base URL. Stopping Sada is the caller's."""
+    async with sada.store.transaction() as tx:
+        if not await tx.users.all():
+            for username, role, department in ACCOUNTS:
+                await tx.users.add(username, username.title(), role, department, password_hash(), START)
+    runner = web.AppRunner(sada.web_app(), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
 async def running_site(store_url: str, tmp_path: Path, **panel: Any) -> AsyncIterator[Site]:
     """Start Sada and its web app on a free port of 127.0.0.1, with one account per role."""
     chat, sms = FakeChannel("tg"), FakeChannel("sms", medium=Medium.SMS)
@@ -93,18 +110,10 @@ async def running_site(store_url: str, tmp_path: Path, **panel: Any) -> AsyncIte
     config = make_config(store_url, tmp_path, panel=panel)
     sada = Sada(config, channels={"tg": chat, "sms": sms}, clock=clock)
     await sada.start(background_tasks=False)
-    async with sada.store.transaction() as tx:
-        for username, role, department in ACCOUNTS:
-            await tx.users.add(username, f"{username.title()}", role, department, password_hash(), START)
-    runner = web.AppRunner(sada.web_app(), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
     try:
-        yield Site(sada, chat, sms, clock, f"http://127.0.0.1:{port}")
+        async with serving(sada) as url:
+            yield Site(sada, chat, sms, clock, url)
     finally:
-        await runner.cleanup()
         await sada.stop()
 
 

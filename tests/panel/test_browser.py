@@ -5,38 +5,26 @@ Set SADA_SCREENSHOTS=<folder> to also save the screens there (docs/screens/ is m
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.models import GeoPoint
 from nlp.letters import persian_digits
+from tests.panel.browser_steps import keep_screenshot, log_in, open_page
 from tests.panel.conftest import PASSWORD, POTHOLE, RUBBISH, UNSURE, Site
-
-SCREENS = os.environ.get("SADA_SCREENSHOTS")
 
 
 async def _page(browser: Any, site: Site, *, width: int = 1280) -> Any:
-    context = await browser.new_context(
-        base_url=site.url, locale="fa-IR", viewport={"width": width, "height": 900}
-    )
-    return await context.new_page()
+    return await open_page(browser, site.url, width=width, height=900)
 
 
 async def _login(page: Any, username: str, password: str = PASSWORD) -> Any:
-    await page.goto("/panel/login")
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", password)
-    async with page.expect_navigation():
-        await page.click("button[type=submit]")
-    return page
+    return await log_in(page, username, password)
 
 
 async def _shot(page: Any, name: str, tmp_path: Path) -> None:
-    folder = Path(SCREENS) if SCREENS else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+    await keep_screenshot(page, f"{name}", tmp_path)
 
 
 async def test_operator_triages_and_reclassifies_and_the_citizen_hears(

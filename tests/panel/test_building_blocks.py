@@ -109,6 +109,13 @@ def test_role_table() -> None:
     staff, manager = ROLE_PERMISSIONS["staff"], ROLE_PERMISSIONS["manager"]
     assert Permission.VIEW_ALL not in staff and Permission.RECLASSIFY not in staff
     assert {Permission.CHANGE_STATUS, Permission.NOTE} <= staff
-    # Managers read, and may retrain the model.
-    assert not manager - {Permission.VIEW_ALL, Permission.VIEW_TRIAGE, Permission.RETRAIN_MODEL}
+    # Managers read, may retrain the model, hand tickets to people and record a phone request;
+    # they change no ticket's category, status or department themselves.
+    assert not manager - {
+        Permission.VIEW_ALL,
+        Permission.VIEW_TRIAGE,
+        Permission.RETRAIN_MODEL,
+        Permission.ASSIGN,
+        Permission.INTAKE,
+    }
     assert ROLE_PERMISSIONS["admin"] >= {Permission.MANAGE_USERS}

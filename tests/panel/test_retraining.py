@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from bot.app import Sada
 from bot.config import AppConfig
@@ -38,7 +37,7 @@ from nlp.model import Model, TrainSettings, load_or_train, train
 from storage.retrains import RetrainAttempt, RetrainRepository
 from storage.store import Store
 from tests.conftest import START, make_config
-from tests.panel.conftest import ACCOUNTS, Client, Site, password_hash
+from tests.panel.conftest import Client, Site, serving
 
 # A fraction of the shipped settings' training time: two folds, one C, no sentence-encoder stage.
 SMALL = TrainSettings(folds=2, c_grid=(1.0,), second_stage=False)
@@ -110,18 +109,10 @@ async def model_site(
         trainer=trainer,
     )
     await sada.start(background_tasks=False)
-    async with sada.store.transaction() as tx:
-        if not await tx.users.all():
-            for username, role, department in ACCOUNTS:
-                await tx.users.add(username, username.title(), role, department, password_hash(), START)
-    runner = web.AppRunner(sada.web_app(), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
     try:
-        yield Site(sada, chat, sms, clock, f"http://127.0.0.1:{runner.addresses[0][1]}")
+        async with serving(sada) as url:
+            yield Site(sada, chat, sms, clock, url)
     finally:
-        await runner.cleanup()
         await sada.stop()
 
 

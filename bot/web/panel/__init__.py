@@ -12,9 +12,13 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.web.panel import (
+    bulk,
     canned,
     digest_page,
+    intake_page,
     login,
+    map_page,
+    media,
     model_page,
     needs,
     reports,
@@ -53,20 +57,34 @@ def setup_panel(app: web.Application, sada: Sada) -> None:
     r.add_get("/", login.home, name="home")
     r.add_get("/triage", triage.triage, name="triage")
     r.add_get("/tickets", ticket_list.ticket_list, name="tickets")
+    r.add_post("/tickets/bulk", bulk.bulk_action, name="bulk")
     r.add_get("/tickets/{code}", ticket_page.ticket_page, name="ticket")
+    r.add_get("/media/{id}", media.media_file, name="media")
     r.add_post("/tickets/{code}/reclassify", ticket_actions.reclassify, name="reclassify")
     r.add_post("/tickets/{code}/reassign", ticket_actions.reassign, name="reassign")
     r.add_post("/tickets/{code}/status", ticket_actions.change_status, name="status")
     r.add_post("/tickets/{code}/merge", ticket_actions.merge, name="merge")
     r.add_post("/tickets/{code}/note", ticket_actions.add_note, name="note")
+    r.add_post("/tickets/{code}/assign", ticket_actions.assign, name="assign")
+    r.add_post("/tickets/{code}/claim", ticket_actions.claim, name="claim")
+    r.add_post("/tickets/{code}/release", ticket_actions.release, name="release")
+    r.add_post("/tickets/{code}/reply", ticket_actions.reply, name="reply")
+    r.add_get("/intake", intake_page.intake_form, name="intake")
+    r.add_post("/intake/preview", intake_page.intake_preview, name="intake_preview")
+    r.add_post("/intake", intake_page.intake_save, name="intake_save")
+    r.add_get("/intake/done", intake_page.intake_done, name="intake_done")
+    r.add_get("/map", map_page.map_page, name="map")
+    r.add_get("/map.json", map_page.map_json, name="map_json")
     r.add_get("/canned", canned.canned_page, name="canned")
     r.add_post("/canned", canned.canned_save, name="canned_save")
     r.add_post("/canned/{id}/delete", canned.canned_remove, name="canned_remove")
     r.add_get("/users", user_admin.users_page, name="users")
     r.add_post("/users", user_admin.user_add, name="user_add")
     r.add_post("/users/{username}", user_admin.user_update, name="user_update")
+    r.add_get("/users/audit", user_admin.audit_page, name="user_audit")
     r.add_get("/reports", reports.reports_page, name="reports")
     r.add_get("/reports.csv", reports.reports_csv, name="reports_csv")
+    r.add_get("/reports/workload.csv", reports.workload_csv, name="workload_csv")
     r.add_get("/needs", needs.needs_page, name="needs")
     r.add_get("/needs.csv", needs.needs_csv, name="needs_csv")
     r.add_get("/digest", digest_page.digest_page, name="digest")

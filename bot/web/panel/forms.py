@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDictProxy
@@ -13,3 +16,9 @@ async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytear
         return await request.post()
     except (ValueError, HttpProcessingError, web.RequestPayloadError) as exc:
         raise web.HTTPBadRequest(text="malformed form") from exc
+
+
+def form_field(form: Mapping[str, Any], key: str, limit: int = 2000) -> str:
+    """One text field, stripped and cut to `limit`; "" when missing or a file."""
+    value = form.get(key, "")
+    return value.strip()[:limit] if isinstance(value, str) else ""

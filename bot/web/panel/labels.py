@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.digest.wording import channel_name
-from bot.models import EventKind, TicketEvent
+from bot.models import EventKind, Medium, TicketEvent
 from bot.replies import STATUS_NAMES
 from bot.taxonomy import Taxonomy
 from nlp.letters import persian_digits
@@ -106,12 +106,16 @@ class ChannelSpec(Protocol):
     def name(self) -> str: ...
     @property
     def kind(self) -> str: ...
+    @property
+    def medium(self) -> Medium: ...
 
 
 def channel_names(specs: Iterable[ChannelSpec]) -> Callable[[str], str]:
     """The Persian name of a configured channel (the digest's table: bot/digest/wording.py)."""
+    specs = list(specs)
     kinds = {spec.name: spec.kind for spec in specs}
-    return lambda name: channel_name(name, kinds.get(name))
+    sms = {spec.name for spec in specs if spec.medium is Medium.SMS}
+    return lambda name: channel_name(name, kinds.get(name), sms=name in sms)
 
 
 @dataclass(frozen=True, slots=True)

@@ -140,6 +140,8 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             next_path=next_path,
             draft=draft,
         )
+    async with panel_of(request).sada.store.transaction() as tx:  # shown on the admin's users page
+        await tx.users.record_login(username.strip().lower(), panel_of(request).sada.clock.now())
     ticket = _TICKET_PATH.fullmatch(next_path)
     page = (
         await _ticket_with_draft(request, result.token, ticket.group(1), draft) if ticket and draft else None

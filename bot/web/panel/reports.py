@@ -21,9 +21,9 @@ from bot.dates.jalali import to_tehran
 from bot.digest.figures import parse_day
 from bot.web.panel.context import panel_of, principal_of
 from bot.web.panel.rendering import render
-from bot.web.report_periods import MAX_DAYS, TREND_KEYS, UNKNOWN_DISTRICT, Step, Trend, trend
+from bot.web.report_periods import MAX_DAYS, TREND_KEYS, UNKNOWN_DISTRICT, Step, Trend, bounds, trend
 from nlp.letters import ascii_digits, persian_digits
-from storage.reports import ReportQueries
+from storage.reports import ReportQueries, Workload
 
 DEFAULT_DAYS = 30
 CHART_LINES = 6
@@ -204,9 +204,17 @@ async def reports_page(request: web.Request) -> web.Response:
         t, scope, (first, last) = await _trend(request)
     except BadReportQuery as exc:
         return render(
-            request, "reports.html", status=400, error=exc.key, query=query, trend=None, scoped=scoped
+            request,
+            "reports.html",
+            status=400,
+            error=exc.key,
+            query=query,
+            trend=None,
+            scoped=scoped,
+            workload=None,
         )
     labels = period_labels(t)
+    workload = await _workload(request, scope, first, last)
     return render(
         request,
         "reports.html",
@@ -221,6 +229,9 @@ async def reports_page(request: web.Request) -> web.Response:
         scope=scope,
         scoped=scoped,
         csv_url="/panel/reports.csv?" + urlencode({**query, "from": jalali(first), "to": jalali(last)}),
+        workload=workload,
+        workload_csv_url="/panel/reports/workload.csv?"
+        + urlencode({**query, "from": jalali(first), "to": jalali(last)}),
     )
 
 
@@ -239,3 +250,29 @@ async def reports_csv(request: web.Request) -> web.Response:
     rows.append(["جمع", *t.totals, t.total])
     name = f"sada-trend-{t.by}-{scope or 'city'}-{jalali(first, '-')}_{jalali(last, '-')}.csv"
     return csv_response(rows, name)
+
+
+async def _workload(request: web.Request, scope: str | None, first: date, last: date) -> list[Workload]:
+    start, end = bounds(first, last)
+    async with panel_of(request).sada.store.read() as tx:
+        return await ReportQueries(tx.session).workload(start, end, panel_of(request).sada.clock.now(), scope)
+
+
+def workload_name(row: Workload) -> str:
+    """The person's name, or «واگذارنشده» for the tickets nobody has."""
+    return (row.display_name or row.username) if row.user_id is not None else "واگذارنشده"
+
+
+async def workload_csv(request: web.Request) -> web.Response:
+    """GET /panel/reports/workload.csv: one row per person (open, past due, resolved in the period)."""
+    scope = report_scope(request)
+    try:
+        first, last = parse_range(request.query, today(request))
+    except BadReportQuery as exc:
+        raise web.HTTPBadRequest(reason=exc.key) from None
+    departments = panel_of(request).sada.config.taxonomy.departments
+    rows: list[list[object]] = [["کارشناس", "نام کاربری", "واحد", "باز", "گذشته از مهلت", "رفع‌شده در بازه"]]
+    for w in await _workload(request, scope, first, last):
+        department = departments.get(w.department or "", w.department or "")
+        rows.append([workload_name(w), w.username, department, w.open, w.overdue, w.resolved])
+    return csv_response(rows, f"sada-workload-{scope or 'city'}-{jalali(first, '-')}_{jalali(last, '-')}.csv")

@@ -23,6 +23,10 @@ class Permission(StrEnum):
     EDIT_CANNED = "edit_canned"
     MANAGE_USERS = "manage_users"
     RETRAIN_MODEL = "retrain_model"  # see the classifier's scores and retrain it on corrections
+    ASSIGN = "assign"  # give a ticket to any active person of its department, or to nobody
+    CLAIM = "claim"  # take a ticket of one's own department, and give it back
+    REPLY = "reply"  # write to the citizen without changing the status
+    INTAKE = "intake"  # record a phone call's or a walk-in's request (/panel/intake)
 
 
 P = Permission
@@ -37,14 +41,21 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.CHANGE_STATUS,
             P.NOTE,
             P.EDIT_CANNED,
+            P.ASSIGN,
+            P.CLAIM,
+            P.REPLY,
+            P.INTAKE,
         }
     ),
-    "staff": frozenset({P.VIEW_DEPARTMENT, P.CHANGE_STATUS, P.NOTE}),
-    "manager": frozenset({P.VIEW_ALL, P.VIEW_TRIAGE, P.RETRAIN_MODEL}),
-    "admin": frozenset({P.MANAGE_USERS, P.EDIT_CANNED, P.RETRAIN_MODEL}),
+    "staff": frozenset({P.VIEW_DEPARTMENT, P.CHANGE_STATUS, P.NOTE, P.CLAIM, P.REPLY}),
+    # Managers read, retrain the model, and share out the work (assignment changes no ticket's state).
+    "manager": frozenset({P.VIEW_ALL, P.VIEW_TRIAGE, P.RETRAIN_MODEL, P.ASSIGN, P.INTAKE}),
+    "admin": frozenset({P.MANAGE_USERS, P.EDIT_CANNED, P.RETRAIN_MODEL, P.INTAKE}),
 }
 # Actions on one ticket: allowed only to users who may also see that ticket.
-TICKET_ACTIONS = frozenset({P.RECLASSIFY, P.REASSIGN, P.MERGE, P.CHANGE_STATUS, P.NOTE})
+TICKET_ACTIONS = frozenset(
+    {P.RECLASSIFY, P.REASSIGN, P.MERGE, P.CHANGE_STATUS, P.NOTE, P.ASSIGN, P.CLAIM, P.REPLY}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +95,11 @@ class Principal:
     def can(self, permission: Permission, ticket: Ticket) -> bool:
         """Whether the user may apply `permission` to this ticket."""
         return self.can_see(ticket) and self.may(permission)
+
+    def can_claim(self, ticket: Ticket) -> bool:
+        """Whether the user may take this ticket themselves: only in their own department."""
+        return (
+            self.can(P.CLAIM, ticket)
+            and bool(self.user.department)
+            and (self.user.department == ticket.department)
+        )

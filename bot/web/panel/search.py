@@ -23,7 +23,20 @@ _SEPARATORS = re.compile(r"[\s\-_.()+]")
 _DATE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 GREGORIAN_FROM = 1900  # Jalali 1900 is Gregorian 2521; Gregorian 1900 is Jalali 1279
 JALALI_FROM = 1300
-FILTER_KEYS = ("status", "category", "department", "channel", "district", "overdue", "from", "to", "q")
+FILTER_KEYS = (
+    "status",
+    "category",
+    "department",
+    "channel",
+    "district",
+    "assignee",
+    "overdue",
+    "from",
+    "to",
+    "q",
+)
+# `assignee`: everyone's (the filter form's «همه»), the user's own, or nobody's.
+ASSIGNEES = ("all", "me", "none")
 
 
 class BadFilter(ValueError):
@@ -81,8 +94,11 @@ def parse_search(query: str) -> SearchTerms:
     return SearchTerms(texts=(query,) if folded == query else (query, folded))
 
 
-def parse_filter(query: Mapping[str, str], allowed: Mapping[str, Collection[str]]) -> TicketFilter:
-    """Build a TicketFilter from the list's query string; `allowed` maps field → valid values.
+def parse_filter(
+    query: Mapping[str, str], allowed: Mapping[str, Collection[str]], *, me: int | None = None
+) -> TicketFilter:
+    """Build a TicketFilter from the list's query string; `allowed` maps field → valid values and
+    `me` is the user's id (for `assignee=me`).
 
     Raises BadFilter naming every field it cannot use: the list is then not shown at all, since a
     list without the filter the user asked for looks just like the list they asked for."""
@@ -108,6 +124,9 @@ def parse_filter(query: Mapping[str, str], allowed: Mapping[str, Collection[str]
             return None
 
     status, category, department = choice("status"), choice("category"), choice("department")
+    assignee = query.get("assignee", "").strip()
+    if assignee and assignee not in ASSIGNEES:
+        errors["assignee"] = "unknown_choice"
     start, end = day("from"), day("to")
     if start is not None and end is not None and start > end:
         errors["to"] = "date_order"
@@ -126,4 +145,6 @@ def parse_filter(query: Mapping[str, str], allowed: Mapping[str, Collection[str]
         code=terms.code,
         phone=terms.phone,
         texts=terms.texts,
+        assignee_id=me if assignee == "me" else None,
+        unassigned=assignee == "none",
     )
