@@ -8,13 +8,9 @@ a JSON object or the query string, by GET or POST.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +22,9 @@ from channels.phone import local_form, masked
 from channels.provider_http import ProviderHttp
 from channels.ratelimit import RateLimiter
 from channels.registry import BuildContext, Provider, ReadContext, Role
-from channels.sms import SmsChannel, SmsFieldNames, parse_sms, report
-from channels.spool import Spool
-from channels.webhook import BadPayload, Guard, pick
+from channels.sms import SmsChannel, SmsFieldNames, parse_polled, report
+from channels.spool import Spool, SpooledPoll
+from channels.webhook import Guard, pick
 
 log = logging.getLogger(__name__)
 
@@ -131,91 +127,21 @@ class KavenegarChannel(SmsChannel):
             "GET", self._url("sms", "receive"), params={"linenumber": self._sender, "isread": "0"}
         )
         body = self._checked(reply.status, reply.body, reply.retry_after)
-        messages = []
-        for entry in body.get("entries") or []:
-            if not isinstance(entry, dict):
-                continue
-            fields = {k: str(v) for k, v in entry.items() if v is not None}
-            try:
-                messages.append(parse_sms(fields, self.names, channel=self.name, now=datetime.now(UTC)))
-            except BadPayload as exc:
-                log.warning("channel=%s skipped a polled entry: %s", self.name, exc)
-        return messages
+        entries = [
+            {k: str(v) for k, v in entry.items() if v is not None}
+            for entry in body.get("entries") or []
+            if isinstance(entry, dict)
+        ]
+        return parse_polled(entries, self.names, channel=self.name)
 
     async def run(self, on_inbound: OnInbound) -> None:
         """Poll `sms/receive` every `poll_interval` seconds (only when polling is configured).
 
-        What Kavenegar returned is already marked read there, so fetched messages are kept until
-        the gateway has committed them: in the spool file when one is configured (surviving store
-        outages and restarts, channels/spool.py), else in memory (surviving store outages only).
-
-        A spool that cannot be read or written (disk full, permissions) does not stop polling:
-        the messages are kept in memory and handed on, and while some of them are held in memory
-        only, nothing more is fetched (Kavenegar keeps it unread), so a crash then loses at most
-        the one batch the failing disk could not take.
-        """
+        What Kavenegar returned is already marked read there, so fetched messages go through the
+        spool until the gateway has committed them (`channels.spool.SpooledPoll`)."""
         if self._poll_interval is None:
             return
-        spool = self._spool
-        pending: deque[InboundMessage] = deque()
-        if spool is not None:
-            try:  # the spool's reads, writes and fsyncs run in a thread: a slow disk must not stall the loop
-                pending.extend(await asyncio.to_thread(spool.load))
-            except OSError as exc:
-                log.error(
-                    "channel=%s spool %s unreadable (%s): it is left as it is for an operator, and "
-                    "polling goes on without a spool",
-                    self.name,
-                    spool.path,
-                    type(exc).__name__,
-                )
-                spool = None
-        if pending:
-            log.info("channel=%s %d polled messages from the spool", self.name, len(pending))
-        spooled = True  # every message in `pending` is also in the spool file
-        while True:
-            if spool is None or spooled or not pending:
-                fetched = await self._fetch()
-                if spool is not None and fetched:
-                    written = await self._spool_write(spool.append, fetched)
-                    spooled = (spooled or not pending) and written
-                pending.extend(fetched)
-            handed = len(pending)
-            try:
-                while pending:
-                    await on_inbound(pending[0])
-                    pending.popleft()
-            except Exception as exc:  # the store is down: keep the messages and try again
-                log.error("channel=%s polled message not stored: %s", self.name, type(exc).__name__)
-            finally:
-                if spool is not None and len(pending) != handed:
-                    # The file now holds exactly what is pending; if it cannot be rewritten, the old
-                    # file still holds what it held (committed ones come back as repeated deliveries).
-                    spooled = await self._spool_write(spool.replace, list(pending)) or spooled
-            await asyncio.sleep(self._poll_interval)
-
-    async def _fetch(self) -> list[InboundMessage]:
-        try:
-            return await self.poll_once()
-        except SendError as exc:
-            log.warning("channel=%s poll failed: %s", self.name, exc)
-            return []
-
-    async def _spool_write(
-        self, write: Callable[[list[InboundMessage]], None], messages: list[InboundMessage]
-    ) -> bool:
-        """Run a spool write in a thread; False (logged) when the disk refuses it."""
-        try:
-            await asyncio.to_thread(write, messages)
-        except OSError as exc:
-            log.error(
-                "channel=%s spool not written (%s); %d polled messages waiting",
-                self.name,
-                exc,
-                len(messages),
-            )
-            return False
-        return True
+        await SpooledPoll(self.name, self.poll_once, self._spool, self._poll_interval).run(on_inbound)
 
     async def aclose(self) -> None:
         """Close the HTTP pool."""

@@ -105,6 +105,20 @@ def parse_sms(fields: dict[str, str], names: SmsFieldNames, *, channel: str, now
     )
 
 
+def parse_polled(
+    entries: Sequence[dict[str, str]], names: SmsFieldNames, *, channel: str
+) -> list[InboundMessage]:
+    """Entries a receive API listed (field name → text) as messages; an entry that is no message
+    (no sender, no text) is skipped with a warning, the others are kept."""
+    messages = []
+    for fields in entries:
+        try:
+            messages.append(parse_sms(fields, names, channel=channel, now=datetime.now(UTC)))
+        except BadPayload as exc:
+            log.warning("channel=%s skipped a polled entry: %s", channel, exc)
+    return messages
+
+
 def fit_parts(text: str, max_parts: int) -> str:
     """`text`, cut (with an ellipsis) so it is billed as at most `max_parts` parts."""
     if sms_parts(text) <= max_parts:

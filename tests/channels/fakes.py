@@ -206,6 +206,7 @@ class ProviderFake:
     server: FakeSmsProviders
     calls: list[Call] = field(default_factory=list)
     script: Script = field(default_factory=Script)
+    lookups: list[Call] = field(default_factory=list)  # status and receive requests (not sends)
 
 
 class FakeSmsProviders:
@@ -215,6 +216,8 @@ class FakeSmsProviders:
         self.senders = tuple(senders)
         self.fakes = {sender.kind: ProviderFake(self) for sender in self.senders}
         self.inbox: list[dict[str, Any]] = []  # what a polled provider (Kavenegar's sms/receive) returns next
+        self.live: list[dict[str, Any]] = []  # SMS.ir's receive/live list (it stays until cleared)
+        self.states: dict[str, Any] = {}  # message id → the delivery code a status lookup answers
         self._ids = itertools.count(5000)
         self.server: TestServer | None = None
 

@@ -117,6 +117,53 @@ async def smsir(request: web.Request, fake: ProviderFake) -> web.Response:
     return web.json_response({"status": 1, "message": "موفق", "data": data})
 
 
+# --- Polled delivery reports and inbound (test_sms_both_ways.py) --------------------------------
+
+
+async def melipayamak_deliveries(request: web.Request, fake: ProviderFake) -> web.Response:
+    """GetDeliveries2: `{username, password, recId}` → `Value` = the delivery code."""
+    body = await request.json()
+    if body.get("password") != MELI_PASSWORD:
+        return web.json_response({"Value": "0", "RetStatus": 0, "StrRetStatus": "InvalidUserPass"})
+    rec_id = str(body.get("recId", ""))
+    fake.lookups.append(Call("GetDeliveries2", body))
+    value = fake.server.states.get(rec_id)
+    return web.json_response(
+        {"Value": "" if value is None else str(value), "RetStatus": 1, "StrRetStatus": "Ok"}
+    )
+
+
+async def smsir_report(request: web.Request, fake: ProviderFake) -> web.Response:
+    """`GET /v1/send/{messageId}`: `data.deliveryState`, null until the operator reports."""
+    if request.headers.get("X-API-KEY") != SMSIR_KEY:
+        return web.json_response({"status": 0, "message": "invalid key", "data": None}, status=401)
+    message_id = request.match_info["id"]
+    if not message_id.isdigit():
+        return web.json_response({"status": 0, "message": "bad id", "data": None}, status=400)
+    fake.lookups.append(Call("report", {"id": message_id}))
+    data = {
+        "messageId": int(message_id),
+        "mobile": 9121234567,
+        "messageText": "...",
+        "sendDateTime": int(time.time()),
+        "lineNumber": 30007732,
+        "cost": 1.0,
+        "deliveryState": fake.server.states.get(message_id),
+        "deliveryDateTime": None,
+    }
+    return web.json_response({"status": 1, "message": "موفق", "data": data})
+
+
+async def smsir_live(request: web.Request, fake: ProviderFake) -> web.Response:
+    """`GET /v1/receive/live?pageNumber&pageSize&sortByNewest`: the received messages list."""
+    if request.headers.get("X-API-KEY") != SMSIR_KEY:
+        return web.json_response({"status": 0, "message": "invalid key", "data": None}, status=401)
+    if not {"pageNumber", "pageSize"} <= set(request.query):
+        return web.json_response({"status": 0, "message": "paging missing", "data": None}, status=400)
+    fake.lookups.append(Call("live", dict(request.query)))
+    return web.json_response({"status": 1, "message": "موفق", "data": list(fake.server.live)})
+
+
 SENDERS = (
     SmsSender(
         "kavenegar",
@@ -154,7 +201,10 @@ SENDERS = (
             "messages_per_second": 1000.0,
         },
         secrets={"MELI_PASSWORD": MELI_PASSWORD},
-        routes=(("POST", "/api/SendSMS/SendSMS", melipayamak),),
+        routes=(
+            ("POST", "/api/SendSMS/SendSMS", melipayamak),
+            ("POST", "/api/SendSMS/GetDeliveries2", melipayamak_deliveries),
+        ),
         sent=lambda call: (call.params["to"], call.params["text"]),
         request={"to": "09121234567", "from": "50004001", "username": "municipality"},
         failures=(Failure((500, {"Message": "An error has occurred."}), True),),
@@ -170,7 +220,11 @@ SENDERS = (
             "messages_per_second": 1000.0,
         },
         secrets={"SMSIR_KEY": SMSIR_KEY},
-        routes=(("POST", "/v1/send/bulk", smsir),),
+        routes=(
+            ("POST", "/v1/send/bulk", smsir),
+            ("GET", "/v1/send/{id}", smsir_report),
+            ("GET", "/v1/receive/live", smsir_live),
+        ),
         sent=lambda call: (call.params["mobiles"][0], call.params["messageText"]),
         request={"mobiles": ["09121234567"], "lineNumber": 30007732, "sendDateTime": None},  # a number
         failures=(Failure((429, {"status": 0, "message": "throttled", "data": None}), True),),
