@@ -35,10 +35,12 @@ from bot.runtime.event_loop import loop_name
 from bot.runtime.processes import SHUTDOWN_WATCHDOG, exit_if_stuck, mark_ready
 from bot.runtime.supervision import Supervisor
 from bot.toml_reader import ConfigError
+from bot.web.open311 import setup_open311
 from bot.web.panel import setup_panel
 from bot.web.public_stats import setup_public_stats
+from bot.web.webform import setup_webform
 from channels.base import Channel, OnInbound, RunningChannel, WebhookChannel
-from channels.desk import DESK, DeskChannel
+from channels.desk import SINKS, DeskChannel
 from nlp.classification import Scorer
 from nlp.places import DEFAULT_GAZETTEER_PATH, Gazetteer
 from storage.retrains import RetrainRepository
@@ -76,9 +78,10 @@ class Sada:
         self.channels: dict[str, Channel] = (
             dict(channels) if channels is not None else build_channels(config.channels, store=self.store)
         )
-        # Walk-ins recorded in the panel without a number are answered here (the clerk reads out
-        # the code); a configured channel of the same name wins.
-        self.channels.setdefault(DESK, DeskChannel())
+        # Requests with no address to answer (walk-ins without a number, the web form, Open311)
+        # are answered into sinks; a configured channel of the same name wins.
+        for sink in SINKS:
+            self.channels.setdefault(sink, DeskChannel(sink))
         self.directory = ChannelDirectory({name: ch.medium for name, ch in self.channels.items()})
         self.lifecycle = Lifecycle(
             config.taxonomy,
@@ -195,7 +198,7 @@ class Sada:
         nlp = self.config.nlp
         if self._classifier is not None:
             gazetteer = Gazetteer.load(nlp.gazetteer_path or DEFAULT_GAZETTEER_PATH)
-            return Understander(self._classifier, gazetteer=gazetteer), 0
+            return Understander(self._classifier, gazetteer=gazetteer, second_stage=nlp.second_stage), 0
         async with self.store.read() as tx:
             corrections = await tx.tickets.corrections()
             vetted = await RetrainRepository(tx.session).vetted()
@@ -210,6 +213,7 @@ class Sada:
             corrections=corrections,
             vetted=vetted,
             settings=self._train_settings,
+            second_stage=nlp.second_stage,
         )
         return understander, len(corrections)
 
@@ -259,6 +263,8 @@ class Sada:
         app.router.add_get("/healthz", self._healthz)
         setup_panel(app, self)
         setup_public_stats(app, self)
+        setup_open311(app, self)
+        setup_webform(app, self)
         for channel in self.channels.values():
             if isinstance(channel, WebhookChannel):
                 app.add_routes(channel.routes(self.inbound))
@@ -269,7 +275,7 @@ class Sada:
         body = {
             "status": "ok" if healthy else "unavailable",
             "store": "ok" if healthy else "unreachable",
-            "channels": sorted(name for name in self.channels if name != DESK),
+            "channels": sorted(name for name in self.channels if name not in SINKS),
             "worker": self.worker_index,
             "restarts": dict(sorted(self.background.restarts.items())),
         }

@@ -29,7 +29,9 @@ from bot.toml_reader import ConfigError, Table, environment
 from bot.web.public_stats import PublicSettings, read_public_settings
 
 if TYPE_CHECKING:
+    from bot.web.open311.settings import Open311Settings
     from bot.web.panel.settings import PanelSettings
+    from bot.web.webform.settings import WebformSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,9 @@ class NlpSettings:
     retrain_interval_minutes: float = 0.0  # 0: retrain only at start-up and from the panel
     retrain_tolerance: float = 0.005  # how much lower a candidate's macro-F1 may be and still pass
     reload_check_seconds: float = 30.0  # how often each process looks for a model accepted elsewhere
+    # False: the model decides on its first stage alone, never asking the sentence encoder (about
+    # half of the service's CPU per message; docs/OPERATIONS.md "The classifier's second stage").
+    second_stage: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +141,8 @@ class AppConfig:
     public: PublicSettings
     flood: FloodSettings
     code_lookups: CodeLookupSettings
+    open311: Open311Settings
+    webform: WebformSettings
     media: MediaSettings = MediaSettings()  # noqa: RUF009 - frozen, shared safely
 
 
@@ -155,6 +162,8 @@ _TOP_LEVEL = {
     "flood",
     "code_lookups",
     "media",
+    "open311",
+    "webform",
 }
 
 
@@ -184,7 +193,9 @@ def config_from_mapping(
 ) -> AppConfig:
     """Validate an already-parsed config mapping."""
     # Imported here: the `bot.web.panel` package's __init__ imports modules that import this one.
+    from bot.web.open311.settings import read_open311_settings
     from bot.web.panel.settings import read_panel_settings
+    from bot.web.webform.settings import read_webform_settings
 
     env = environment() if env is None else env
     root = Table(data, "", base_dir=base_dir, env=env)
@@ -211,6 +222,8 @@ def config_from_mapping(
         flood=flood_settings(root.table("flood")),
         code_lookups=code_lookup_settings(root.table("code_lookups")),
         media=_media(root.table("media")),
+        open311=read_open311_settings(root.table("open311")),
+        webform=read_webform_settings(root.table("webform")),
     )
     return config
 
@@ -318,6 +331,7 @@ def _nlp(t: Table) -> NlpSettings:
         retrain_interval_minutes=t.float("retrain_interval_minutes", 0.0, minimum=0),
         retrain_tolerance=t.float("retrain_tolerance", 0.005, minimum=0, maximum=0.1),
         reload_check_seconds=t.float("reload_check_seconds", 30.0, minimum=1),
+        second_stage=t.bool("second_stage", True),
     )
     t.check_unknown()
     return s

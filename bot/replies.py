@@ -52,6 +52,11 @@ TEMPLATES: dict[str, Template] = {
         "هر تغییری را همین‌جا به شما خبر می‌دهیم.",
         sms="درخواست شما ثبت شد. کد پیگیری: {code}",
     ),
+    # A phone given on the web form, confirmed with its one-time code: updates come by SMS now.
+    "phone_confirmed": Template(
+        chat="شمارهٔ شما تأیید شد. خبرهای درخواست {code} را به شما می‌دهیم.",
+        sms="شماره تأیید شد. خبرهای درخواست {code} پیامک می‌شود",
+    ),
     "created_review": Template(
         chat="درخواست شما ثبت شد.\nکد پیگیری: {code}\nزمان ثبت: {when}\n"
         "کارشناس ما آن را بررسی و به واحد مسئول ارجاع می‌دهد.",

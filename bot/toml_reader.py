@@ -130,6 +130,11 @@ class Table:
             raise ConfigError(self.dotted(env_key), f"environment variable {name} is not set")
         return value
 
+    def env_value(self, name: builtins.str) -> builtins.str | None:
+        """The environment variable `name`'s value, None when it is unset or empty (for a secret
+        that may be absent, e.g. API keys: no keys means the door they open stays shut)."""
+        return self._env.get(name) or None
+
     def table(self, key: builtins.str, *, required: builtins.bool = False) -> Table:
         """A nested table (empty when absent and not required)."""
         value = self._get(key, _REQUIRED if required else {}, dict, "a table")

@@ -12,26 +12,51 @@ A 64-bit hash collision among a few hundred thousand n-grams is vanishingly unli
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
 
-def l2_normalize_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    """Scale each row to unit L2 norm in place (all-zero rows stay zero).
-
-    sklearn's `normalize` gives the same result but validates its arguments on every call, which
-    was half the cost of classifying one message at a time (the gateway's path)."""
-    lengths = np.diff(matrix.indptr)
-    rows = np.repeat(np.arange(matrix.shape[0]), lengths)
-    norms = np.sqrt(
-        np.bincount(rows, weights=np.square(matrix.data, dtype=np.float64), minlength=matrix.shape[0])
-    )
+def _l2_normalize(data: np.ndarray, lengths: np.ndarray) -> None:
+    """Scale, in place, the runs of `data` (one run per row, `lengths` long) to unit L2 norm."""
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    norms = np.sqrt(np.bincount(rows, weights=np.square(data, dtype=np.float64), minlength=len(lengths)))
     norms[norms == 0.0] = 1.0
-    matrix.data /= np.repeat(norms, lengths).astype(matrix.data.dtype, copy=False)
-    return matrix
+    data /= np.repeat(norms, lengths).astype(data.dtype, copy=False)
 
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """L2-normalised sublinear TF-IDF rows as arrays, entries sorted by (row, column): what a CSR
+    matrix holds, without building one (scipy's constructors cost more than the arithmetic for a
+    message or a group; `nlp.features` stacks the word and char blocks into one matrix)."""
+
+    rows: np.ndarray  # int64, the document of each entry
+    cols: np.ndarray  # int64
+    data: np.ndarray  # float32
+    lengths: np.ndarray  # int64, entries per document
+
+    @classmethod
+    def of(cls, docs: np.ndarray, cols: np.ndarray, idf: np.ndarray, n_docs: int) -> Block:
+        """Rows from every known (document, column) occurrence: counted, `1 + log(count)` times
+        the IDF, L2-normalised (the arithmetic and order of sklearn's transform, in float32)."""
+        width = max(len(idf), 1)
+        keys, counts = np.unique(docs * width + cols, return_counts=True)
+        rows, cols = np.divmod(keys, width)
+        data = (np.log(counts.astype(np.float32)) + 1.0) * idf[cols]
+        lengths = np.bincount(rows, minlength=n_docs)
+        _l2_normalize(data, lengths)
+        return cls(rows, cols, data, lengths)
+
+    def matrix(self, width: int) -> sp.csr_matrix:
+        """The block as a CSR matrix `width` columns wide."""
+        indptr = np.concatenate([[0], np.cumsum(self.lengths)])
+        return sp.csr_matrix((self.data, self.cols, indptr), shape=(len(self.lengths), width))
+
+
+# Words whose known n-gram columns are remembered (`CharTfidf.block`) before the memo starts over.
+WORD_MEMO = 50_000
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
@@ -90,6 +115,7 @@ class CharTfidf:
     n_max: int
     hashes: np.ndarray  # uint64, sorted
     idf: np.ndarray  # float32, one per hash
+    _memo: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def fit(
@@ -117,14 +143,44 @@ class CharTfidf:
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """L2-normalised sublinear TF-IDF rows for `texts`."""
-        docs, hashes = ngram_hashes(texts, self.n_min, self.n_max)
+        return self.block(texts).matrix(self.size)
+
+    def block(self, texts: Sequence[str]) -> Block:
+        """`transform`'s rows as arrays.
+
+        char_wb n-grams never cross a word boundary, so a text's n-grams are the union of its
+        words' and a word's known columns can be remembered: messages repeat their vocabulary,
+        and only words not seen before are hashed (all of them in one numpy pass)."""
+        words_of = [text.lower().split() for text in texts]
+        memo = self._memo
+        columns: dict[str, np.ndarray] = {}
+        for words in words_of:
+            for word in words:
+                if word not in columns:
+                    # One lookup: another thread may clear the memo between a test and a read.
+                    known = memo.get(word)
+                    if known is not None:
+                        columns[word] = known
+        missing = sorted({word for words in words_of for word in words if word not in columns})
+        if missing:
+            fresh = self._word_columns(missing)
+            columns.update(fresh)
+            if len(memo) + len(fresh) > WORD_MEMO:
+                memo.clear()
+            memo.update(fresh)
+        parts = [columns[word] for words in words_of for word in words]
+        sizes = [sum(len(columns[word]) for word in words) for words in words_of]
+        cols = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        docs = np.repeat(np.arange(len(texts)), sizes)
+        return Block.of(docs, cols, self.idf, len(texts))
+
+    def _word_columns(self, words: Sequence[str]) -> dict[str, np.ndarray]:
+        """Each word's known n-gram columns (one per occurrence in the space-padded word)."""
+        docs, hashes = ngram_hashes(words, self.n_min, self.n_max)
         cols = np.searchsorted(self.hashes, hashes)
         cols[cols == len(self.hashes)] = 0
         known = self.hashes[cols] == hashes if len(self.hashes) else np.zeros(len(hashes), dtype=bool)
-        counts = sp.csr_matrix(
-            (np.ones(int(known.sum()), dtype=np.float32), (docs[known], cols[known])),
-            shape=(len(texts), len(self.hashes)),
-        )
-        counts.sum_duplicates()
-        counts.data = (np.log(counts.data) + 1.0) * self.idf[counts.indices]
-        return l2_normalize_rows(counts)
+        docs, cols = docs[known], cols[known]
+        order = np.argsort(docs, kind="stable")
+        split = np.split(cols[order], np.cumsum(np.bincount(docs, minlength=len(words)))[:-1])
+        return dict(zip(words, split, strict=True))

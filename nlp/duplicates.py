@@ -36,7 +36,8 @@ precision 1.0 and recall 0.86 but the highest wrong pair scored 73: 80 keeps a m
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import lru_cache
@@ -690,33 +691,88 @@ class DuplicatePool:
         self._candidates: list[DuplicateCandidate] = []
         self._profiles: list[_Profile] = []
         self._rank: list[int] = []  # the caller's order: lower is newer
+        self._alive: list[bool] = []
+        self._index: dict[str, int] = {}  # candidate key → its live position
         self._by_key: dict[str, list[int]] = {}
         self._newest = 0
+        self._lowest = 0  # no rank is lower (newer) than this
         for rank, candidate in enumerate(candidates):
-            self._add(candidate, rank)
+            self.add(candidate, rank)
+
+    def __len__(self) -> int:
+        return len(self._index)
 
     def add_newest(self, candidate: DuplicateCandidate) -> None:
         """A report newer than every other in the pool."""
-        self._newest -= 1
-        self._add(candidate, self._newest)
+        self._newest = min(self._newest, self._lowest) - 1
+        self.add(candidate, self._newest)
 
-    def _add(self, candidate: DuplicateCandidate, rank: int) -> None:
+    def add(self, candidate: DuplicateCandidate, rank: int) -> None:
+        """A report at `rank` (lower is newer); a candidate of the same key is replaced."""
+        self.remove(candidate.key)
         profile = _profile(candidate.normalized_text, candidate.place)
         index = len(self._candidates)
         self._candidates.append(candidate)
         self._profiles.append(profile)
         self._rank.append(rank)
+        self._lowest = min(self._lowest, rank)
+        self._alive.append(True)
+        self._index[candidate.key] = index
         for key in _stored_keys(profile):
             self._by_key.setdefault(key, []).append(index)
+
+    def get(self, key: str) -> DuplicateCandidate | None:
+        """The live candidate of `key`, if any."""
+        index = self._index.get(key)
+        return None if index is None else self._candidates[index]
+
+    def members(self) -> list[str]:
+        """Keys of the live candidates."""
+        return list(self._index)
+
+    def remove(self, key: str) -> bool:
+        """Take the candidate of `key` out (a ticket closed or merged); False if it was not in."""
+        index = self._index.pop(key, None)
+        if index is None:
+            return False
+        self._alive[index] = False
+        if len(self._index) * 2 < len(self._candidates) - 16:
+            self._compact()
+        return True
+
+    def _compact(self) -> None:
+        """Rebuild without the removed candidates (their slots are skipped until then)."""
+        live = sorted(self._index.values())
+        candidates = [self._candidates[i] for i in live]
+        ranks = [self._rank[i] for i in live]
+        self._candidates, self._profiles, self._rank, self._alive = [], [], [], []
+        self._index, self._by_key = {}, {}
+        self._lowest = 0
+        for candidate, rank in zip(candidates, ranks, strict=True):
+            self.add(candidate, rank)
+
+    def overlay(self) -> DuplicatePool:
+        """A pool for one batch: this pool's candidates as they are, plus what the batch adds with
+        `add_newest` (tickets it opens), which this pool never sees."""
+        return _Overlay(self)
 
     def best(
         self, new: DuplicateCandidate, *, threshold: float = DEFAULT_THRESHOLD
     ) -> tuple[str, float] | None:
         """The best candidate scoring ≥ threshold against `new`, as (key, score), else None."""
-        mine = _profile(new.normalized_text, new.place)
+        found = self._best(new, _profile(new.normalized_text, new.place), threshold)
+        return None if found is None else (found[2].key, round(found[0], 1))
+
+    def _best(
+        self, new: DuplicateCandidate, mine: _Profile, threshold: float
+    ) -> tuple[float, int, DuplicateCandidate] | None:
+        """(score, rank, candidate) of the best match: the highest score ≥ threshold, the newest of equals."""
         hopeful = {i for key in _wanted_keys(mine) for i in self._by_key.get(key, ())}
         best_score, best_index = threshold, -1
+        alive = self._alive
         for index in hopeful:
+            if not alive[index]:
+                continue
             score = _score(new.district, mine, self._candidates[index].district, self._profiles[index])
             if score <= 0.0:
                 continue
@@ -726,7 +782,80 @@ class DuplicatePool:
                 best_score, best_index = score, index
         if best_index < 0:
             return None
-        return self._candidates[best_index].key, round(best_score, 1)
+        return best_score, self._rank[best_index], self._candidates[best_index]
+
+
+class _Overlay(DuplicatePool):
+    """A batch's view of a shared pool (`DuplicatePool.overlay`)."""
+
+    def __init__(self, base: DuplicatePool) -> None:
+        super().__init__()
+        self._base = base
+        self._newest = base._lowest  # what the batch adds is newer than all of base
+
+    def __len__(self) -> int:
+        return len(self._base) + len(self._index)
+
+    def _best(
+        self, new: DuplicateCandidate, mine: _Profile, threshold: float
+    ) -> tuple[float, int, DuplicateCandidate] | None:
+        parts = (self._base._best(new, mine, threshold), super()._best(new, mine, threshold))
+        found = [f for f in parts if f is not None]
+        # The same rule as one pool: the highest score, the newest (lowest rank) of equal scores.
+        return min(found, key=lambda f: (-f[0], f[1])) if found else None
+
+
+class WarmPools:
+    """Pools of open tickets by (category, district), kept from batch to batch.
+
+    The gateway builds a pool of every (category, district) a batch needs from the store's open
+    tickets; most of them are the same from one batch to the next. `pool` brings the kept pool to
+    exactly the rows given (a ticket not among them is dropped, a new one profiled, one whose text
+    or place changed profiled again) and returns a batch overlay of it, so what the batch opens
+    stays out of the kept pool. The result is the same as `DuplicatePool(rows)`, newest first.
+    At most `max_pools` pools are kept (the least recently used goes)."""
+
+    def __init__(self, max_pools: int = 512) -> None:
+        self._pools: dict[tuple[str, str | None], DuplicatePool] = {}
+        self._max_pools = max_pools
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._pools)
+
+    def pool(self, key: tuple[str, str | None], candidates: Sequence[DuplicateCandidate]) -> DuplicatePool:
+        """An overlay of the kept pool of `key`, holding exactly `candidates` (newest first)."""
+        with self._lock:
+            kept = self._pools.pop(key, None)
+            if kept is None:
+                kept = DuplicatePool()
+            self._pools[key] = kept  # most recently used last
+            if len(self._pools) > self._max_pools:
+                del self._pools[next(iter(self._pools))]
+            _sync(kept, candidates)
+            return kept.overlay()
+
+    def forget(self, key: tuple[str, str | None] | None = None) -> None:
+        """Drop one kept pool, or all of them."""
+        with self._lock:
+            if key is None:
+                self._pools.clear()
+            else:
+                self._pools.pop(key, None)
+
+
+def _sync(pool: DuplicatePool, candidates: Sequence[DuplicateCandidate]) -> None:
+    """Make `pool` hold exactly `candidates`, ranked in their order (newest first)."""
+    wanted = {c.key for c in candidates}
+    for key in pool.members():
+        if key not in wanted:
+            pool.remove(key)
+    for rank, candidate in enumerate(candidates):
+        index = pool._index.get(candidate.key)
+        if index is not None and pool._candidates[index] == candidate:
+            pool._rank[index] = rank
+        else:
+            pool.add(candidate, rank)
 
 
 def _stored_keys(profile: _Profile) -> set[str]:

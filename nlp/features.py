@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from nlp.chargrams import CharTfidf, l2_normalize_rows
+from nlp.chargrams import Block, CharTfidf
 from nlp.framing import strip_framing
 
 _DIGITS = re.compile(r"\d+")
@@ -84,23 +84,15 @@ def _fit_vocabulary(
     return vocab, np.asarray(vec.idf_, dtype=np.float32)
 
 
-def _tfidf(
-    analyzer: _Analyzer, vocab: Mapping[str, int], idf: np.ndarray, texts: Sequence[str]
-) -> sp.csr_matrix:
+def _tfidf(analyzer: _Analyzer, vocab: Mapping[str, int], idf: np.ndarray, texts: Sequence[str]) -> Block:
     """Sublinear-tf × idf rows, L2-normalised: sklearn's transform, minus its per-n-gram
-    exception handling for unknown n-grams; counting is done by scipy over the whole batch."""
+    exception handling for unknown n-grams; counting is done by numpy over the whole batch."""
     per_doc = [analyzer(text) for text in texts]
     get = vocab.get
     cols = np.fromiter((get(g, -1) for grams in per_doc for g in grams), dtype=np.int64)
     docs = np.repeat(np.arange(len(texts)), [len(grams) for grams in per_doc])
     known = cols >= 0
-    counts = sp.csr_matrix(
-        (np.ones(int(known.sum()), dtype=np.float32), (docs[known], cols[known])),
-        shape=(len(texts), len(vocab)),
-    )
-    counts.sum_duplicates()
-    counts.data = (np.log(counts.data) + 1.0) * idf[counts.indices]
-    return l2_normalize_rows(counts)
+    return Block.of(docs[known], cols[known], idf, len(texts))
 
 
 class Features:
@@ -133,7 +125,15 @@ class Features:
         """Sparse feature rows for normalised texts: word block, then char block."""
         texts = [feature_text(t, framing=self.settings.framing) for t in normalized]
         word = _tfidf(self._analyzer, self._word_vocab, self._word_idf, texts)
-        return sp.hstack([word, self._char.transform(texts)], format="csr")
+        char = self._char.block(texts)
+        # One CSR matrix, each row its word entries then its char entries (what `hstack` gives):
+        # built from arrays, as scipy's constructors and `hstack` cost more than the arithmetic.
+        offset = len(self._word_vocab)
+        order = np.argsort(np.concatenate([word.rows, char.rows]), kind="stable")
+        indices = np.concatenate([word.cols, char.cols + offset])[order]
+        data = np.concatenate([word.data, char.data])[order]
+        indptr = np.concatenate([[0], np.cumsum(word.lengths + char.lengths)])
+        return sp.csr_matrix((data, indices, indptr), shape=(len(texts), offset + self._char.size))
 
     @property
     def size(self) -> int:

@@ -11,6 +11,7 @@ out-of-fold predictions of the training data (stratified k-fold); the held-out s
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -214,6 +215,13 @@ class Model:
     def departments(self) -> Mapping[str, str]:
         """Category code → department code (every class has one)."""
         return self._departments
+
+    def first_stage_only(self) -> Model:
+        """This model deciding on its first stage alone (`[nlp] second_stage = false`): the same
+        weights and abstain rule, the sentence encoder never asked. A copy: `self` is unchanged."""
+        alone = copy.copy(self)
+        alone._encoder = None
+        return alone
 
     def normalize_many(self, texts: Sequence[str]) -> list[str]:
         """What `classify_normalized` reads: the normaliser's output."""

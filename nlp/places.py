@@ -108,8 +108,13 @@ def _number(word: str) -> int | None:
 
 def extract_phrases(text: str) -> list[PlacePhrase]:
     """Marker phrases in (folded) text, in order of appearance (name cut at a number or 2 words)."""
+    return _phrases_in(place_key(text))
+
+
+def _phrases_in(key: str) -> list[PlacePhrase]:
+    """`extract_phrases` of a text already in `place_key` form."""
     phrases = []
-    for m in _PHRASE.finditer(place_key(text)):
+    for m in _PHRASE.finditer(key):
         words = m["name"].split()
         # «کوچه 12 زباله» is alley 12: a number ends the name; otherwise names are 1–2 words
         # (the gazetteer match below may still use a third).
@@ -120,8 +125,13 @@ def extract_phrases(text: str) -> list[PlacePhrase]:
 
 def explicit_district(text: str) -> tuple[str | None, str | None]:
     """(district, subdistrict) written out as «منطقه ۶» / «ناحیه ۲» (digits or words)."""
+    return _district_in(place_key(text))
+
+
+def _district_in(key: str) -> tuple[str | None, str | None]:
+    """`explicit_district` of a text already in `place_key` form."""
     district = subdistrict = None
-    for match in _DISTRICT.finditer(place_key(text)):
+    for match in _DISTRICT.finditer(key):
         raw = match["num"]
         number = _number(raw) if raw.isdigit() else _number(raw) or _number(raw.split()[0])
         if number is None:
@@ -145,6 +155,9 @@ class Gazetteer:
             for name in (place.name, *place.aliases):
                 self._by_key.setdefault(place_key(name), place)
         self._keys = list(self._by_key)
+        # What `_bare_match` may find, and the first words of those names (a cheap test first).
+        self._bare = {k: p for k, p in self._by_key.items() if p.kind in _BARE_KINDS and len(k) >= 4}
+        self._bare_firsts = frozenset(k.split(" ")[0] for k in self._bare)
         self._fuzzy: dict[str, tuple[Place, float] | None] = {}
         self._finglish = Finglish()
 
@@ -197,11 +210,15 @@ class Gazetteer:
     def _bare_match(self, folded: str) -> tuple[Place, str] | None:
         """Distinctive names (neighbourhoods, landmarks, squares) written without a marker."""
         tokens = _NAME_WORD.findall(folded)  # «قلهک؛» is «قلهک»: punctuation is no part of a name
+        firsts = self._bare_firsts
+        starts = [i for i, token in enumerate(tokens) if token in firsts]
         for n in (3, 2, 1):
-            for i in range(len(tokens) - n + 1):
+            for i in starts:
+                if i + n > len(tokens):
+                    break
                 gram = " ".join(tokens[i : i + n])
-                place = self._by_key.get(gram)
-                if place and place.kind in _BARE_KINDS and len(gram) >= 4:
+                place = self._bare.get(gram)
+                if place:
                     return place, gram
         return None
 
@@ -210,8 +227,9 @@ class Gazetteer:
         if _LATIN.search(text):
             text = self._finglish.transliterate(text)
         folded = place_key(text)
-        phrases = extract_phrases(folded)
-        district, subdistrict = explicit_district(folded)
+        key = place_key(folded)  # what extract_phrases(folded) and explicit_district(folded) read
+        phrases = _phrases_in(key)
+        district, subdistrict = _district_in(key)
         hits = [self._match_phrase(phrase) for phrase in phrases]
         best: tuple[Place, float, str] | None = None
         for hit in hits:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Identity
@@ -42,6 +43,26 @@ class Caller:
 def _is_phone(address: str) -> bool:
     """Whether an address is an E.164 Iranian mobile number (what SMS and hotline channels use)."""
     return len(address) == 13 and address.startswith("+989") and address[1:].isdigit()
+
+
+# Built once: a statement object reused with new values skips building and cache-keying it again
+# (the intake path runs it for every group).
+_IDENTITIES = (
+    select(
+        IdentityRow.id, IdentityRow.citizen_id, IdentityRow.address, CitizenRow.display_name, CitizenRow.phone
+    )
+    .join(CitizenRow, CitizenRow.id == IdentityRow.citizen_id)
+    .where(
+        IdentityRow.channel == bindparam("channel"),
+        IdentityRow.address.in_(bindparam("addresses", expanding=True)),
+    )
+)
+
+_BY_PHONE = (
+    select(CitizenRow.phone, func.min(CitizenRow.id))
+    .where(CitizenRow.phone.in_(bindparam("phones", expanding=True)))
+    .group_by(CitizenRow.phone)
+)
 
 
 def _identity(row: IdentityRow) -> Identity:
@@ -78,42 +99,46 @@ class CitizenRepository:
         for caller in callers:
             first.setdefault(caller.key, caller)
         keys = sorted(first)
-        names: dict[AddressKey, str | None] = {}
-        found = await self._identities(keys, names)
+        known: dict[AddressKey, tuple[str | None, str | None]] = {}
+        found = await self._identities(keys, known)
+        # What changed of known senders (a phone shared, a changed Telegram name): one UPDATE for
+        # the whole batch, and none at all when every phone and name is the one we have (an SMS
+        # sender's phone is their address: sent again with every message).
+        shared: dict[int, str] = {}
+        renamed: dict[int, str] = {}
         for key in keys:
-            caller = first[key]
-            if key in found and caller.phone:
-                await self.set_phone(found[key].citizen_id, caller.phone)
-        # A known sender who now calls themselves otherwise (a changed Telegram name): one UPDATE for
-        # the whole batch, and none at all when every name is the one we have.
-        renamed = {
-            found[k].citizen_id: name
-            for k in keys
-            if k in found and (name := first[k].display_name) and name != names.get(k)
-        }
-        if renamed:
-            await self._s.execute(
-                update(CitizenRow)
-                .where(CitizenRow.id.in_(sorted(renamed)))
-                .values(display_name=case(renamed, value=CitizenRow.id))
-            )
+            if key not in found:
+                continue
+            caller, (name, phone) = first[key], known[key]
+            citizen_id = found[key].citizen_id
+            if caller.phone and (caller.phone != phone or citizen_id in shared):
+                shared[citizen_id] = caller.phone
+            if caller.display_name and caller.display_name != name:
+                renamed[citizen_id] = caller.display_name
+        if shared or renamed:
+            values: dict[str, Any] = {}
+            if shared:
+                values["phone"] = case(shared, value=CitizenRow.id, else_=CitizenRow.phone)
+            if renamed:
+                values["display_name"] = case(renamed, value=CitizenRow.id, else_=CitizenRow.display_name)
+            changed = sorted(shared.keys() | renamed.keys())
+            await self._s.execute(update(CitizenRow).where(CitizenRow.id.in_(changed)).values(**values))
         missing = [first[k] for k in keys if k not in found]
         if not missing:
             return found
         phones = sorted({p for c in missing if (p := c.known_phone)})
         by_phone: dict[str, int] = {}
         if phones:
-            rows = await self._s.execute(
-                select(CitizenRow.phone, func.min(CitizenRow.id))
-                .where(CitizenRow.phone.in_(phones))
-                .group_by(CitizenRow.phone)
-            )
+            rows = await self._s.execute(_BY_PHONE, {"phones": phones})
             by_phone = {phone: citizen_id for phone, citizen_id in rows if phone}
         creating: list[Caller] = []  # one new citizen each
+        created_phones: set[str] = set()
         for caller in missing:
             phone = caller.known_phone
-            if phone is None or (phone not in by_phone and all(c.known_phone != phone for c in creating)):
+            if phone is None or (phone not in by_phone and phone not in created_phones):
                 creating.append(caller)
+                if phone is not None:
+                    created_phones.add(phone)
         if creating:
             new_ids = await insert_returning_ids(
                 self._s,
@@ -129,8 +154,10 @@ class CitizenRepository:
             own = {c.key: citizen_id for c, citizen_id in zip(creating, new_ids, strict=True)}
         else:
             own = {}
-        await self._s.execute(
-            insert_rows_ignoring_conflict(self._s, IdentityRow, ["channel", "address"]),
+        inserted = await self._s.execute(
+            insert_rows_ignoring_conflict(
+                self._s, IdentityRow, ["channel", "address"], ("id", "citizen_id", "channel", "address")
+            ),
             [
                 {
                     "citizen_id": own.get(c.key) or by_phone[c.known_phone or ""],
@@ -142,30 +169,34 @@ class CitizenRepository:
                 for c in missing
             ],
         )
-        found.update(await self._identities([c.key for c in missing]))
+        for identity_id, citizen_id, channel, address in inserted:
+            found[(channel, address)] = Identity(
+                id=identity_id, citizen_id=citizen_id, channel=channel, address=address
+            )
+        # One inserted meanwhile by another writer (PostgreSQL) was not inserted here: read it.
+        if late := [c.key for c in missing if c.key not in found]:
+            found.update(await self._identities(late))
         return found
 
     async def _identities(
-        self, keys: Sequence[AddressKey], names: dict[AddressKey, str | None] | None = None
+        self,
+        keys: Sequence[AddressKey],
+        known: dict[AddressKey, tuple[str | None, str | None]] | None = None,
     ) -> dict[AddressKey, Identity]:
-        """The identities of these addresses that exist; `names` (when given) gets each one's
-        citizen's display name, read in the same query."""
+        """The identities of these addresses that exist; `known` (when given) gets each one's
+        citizen's (display name, phone), read in the same query."""
         by_channel: dict[str, list[str]] = {}
         for channel, address in keys:
             by_channel.setdefault(channel, []).append(address)
         found: dict[AddressKey, Identity] = {}
         for channel, addresses in by_channel.items():
-            rows = await self._s.execute(
-                select(IdentityRow.id, IdentityRow.citizen_id, IdentityRow.address, CitizenRow.display_name)
-                .join(CitizenRow, CitizenRow.id == IdentityRow.citizen_id)
-                .where(IdentityRow.channel == channel, IdentityRow.address.in_(addresses))
-            )
-            for identity_id, citizen_id, address, name in rows:
+            rows = await self._s.execute(_IDENTITIES, {"channel": channel, "addresses": addresses})
+            for identity_id, citizen_id, address, name, phone in rows:
                 found[(channel, address)] = Identity(
                     id=identity_id, citizen_id=citizen_id, channel=channel, address=address
                 )
-                if names is not None:
-                    names[(channel, address)] = name
+                if known is not None:
+                    known[(channel, address)] = (name, phone)
         return found
 
     async def identity_ids(self, citizen_id: int) -> list[int]:

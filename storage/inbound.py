@@ -13,6 +13,13 @@ from bot.models import InboundMessage
 from storage.inserts import insert_rows_ignoring_conflict
 from storage.tables import InboundRow, TicketRow, table_of
 
+# Built once (intake settles every group): reused, it is not built and cache-keyed again.
+_SETTLE = (
+    update(table_of(InboundRow))
+    .where(table_of(InboundRow).c.id == bindparam("row_id"))
+    .values(intent=bindparam("new_intent"), ticket_id=bindparam("new_ticket_id"))
+)
+
 
 @dataclass(frozen=True, slots=True)
 class PriorDelivery:
@@ -40,10 +47,11 @@ class InboundRepository:
         seen before. A message already stored (or repeated within `messages`) gets no entry."""
         if not messages:
             return {}
-        stmt = insert_rows_ignoring_conflict(self._s, InboundRow, ["channel", "provider_message_id"])
-        table = table_of(InboundRow)
+        stmt = insert_rows_ignoring_conflict(
+            self._s, InboundRow, ["channel", "provider_message_id"], ("id", "channel", "provider_message_id")
+        )
         rows = await self._s.execute(
-            stmt.returning(table.c.id, table.c.channel, table.c.provider_message_id),
+            stmt,
             [
                 {
                     "channel": msg.channel,
@@ -68,11 +76,8 @@ class InboundRepository:
         """`settle` for many messages in one executemany."""
         if not decisions:
             return
-        table = table_of(InboundRow)
         await self._s.execute(
-            update(table)
-            .where(table.c.id == bindparam("row_id"))
-            .values(intent=bindparam("new_intent"), ticket_id=bindparam("new_ticket_id")),
+            _SETTLE,
             [{"row_id": i, "new_intent": intent, "new_ticket_id": t} for i, intent, t in decisions],
         )
 

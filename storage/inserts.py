@@ -3,6 +3,7 @@ multi-row INSERT … RETURNING id (the base of set-based intake)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,12 +29,34 @@ def insert_ignoring_conflict(
 
 
 def insert_rows_ignoring_conflict(
-    session: AsyncSession, row: type[DeclarativeBase], conflict: list[str]
+    session: AsyncSession,
+    row: type[DeclarativeBase],
+    conflict: list[str],
+    returning: tuple[str, ...] = (),
 ) -> Insert:
-    """The same INSERT without values, for `session.execute(stmt, [rows…])` (one multi-row INSERT)."""
-    module: Any = postgresql if _dialect(session) == "postgresql" else sqlite
-    stmt: Insert = module.insert(table_of(row)).on_conflict_do_nothing(index_elements=conflict)
-    return stmt
+    """The same INSERT without values, for `session.execute(stmt, [rows…])` (one multi-row INSERT),
+    returning the `returning` columns of the rows inserted."""
+    return _ignoring_conflict(_dialect(session), row, tuple(conflict), returning)
+
+
+# Intake builds these INSERTs for every group: the same statement object each time skips building
+# and cache-keying it again (SQLAlchemy's compiled cache is keyed by the statement's structure).
+@functools.cache
+def _ignoring_conflict(
+    dialect: str, row: type[DeclarativeBase], conflict: tuple[str, ...], returning: tuple[str, ...]
+) -> Insert:
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    table = table_of(row)
+    stmt: Insert = module.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
+    return stmt.returning(*(table.c[name] for name in returning)) if returning else stmt
+
+
+@functools.cache
+def _returning_ids(dialect: str, row: type[DeclarativeBase]) -> Insert:
+    table = table_of(row)
+    if dialect == "postgresql":
+        return insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return insert(table).returning(table.c.id)
 
 
 async def insert_returning_ids(
@@ -49,10 +72,11 @@ async def insert_returning_ids(
     if not values:
         return []
     table = table_of(row)
-    if _dialect(session) == "postgresql":
-        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    dialect = _dialect(session)
+    stmt = _returning_ids(dialect, row)
+    if dialect == "postgresql":
         return list(await session.scalars(stmt, list(values)))
-    ids = sorted(await session.scalars(insert(table).returning(table.c.id), list(values)))
+    ids = sorted(await session.scalars(stmt, list(values)))
     if len(ids) != len(values) or ids[-1] - ids[0] != len(ids) - 1:
         # Only contiguous ids prove the order (a table at the rowid ceiling would get random ones).
         raise RuntimeError(f"{table.name}: multi-row INSERT returned non-contiguous ids")

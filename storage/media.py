@@ -152,6 +152,13 @@ class MediaRepository:
             ],
         )
 
+    async def any_due(self, now: datetime) -> bool:
+        """Whether a pending row is due (a read: on SQLite it takes no write lock)."""
+        found = await self._s.execute(
+            select(MediaRow.id).where(MediaRow.status == PENDING, MediaRow.next_attempt_at <= now).limit(1)
+        )
+        return found.first() is not None
+
     async def claim(self, *, limit: int, now: datetime, lease: timedelta) -> list[MediaClaim]:
         """Take up to `limit` due pending rows: each one's next attempt moves a lease ahead."""
         table = table_of(MediaRow)

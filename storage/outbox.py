@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import bindparam, case, func, or_, select, tuple_, update
+from sqlalchemy import Integer, Update, bindparam, case, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Button, OutboundMessage, OutboxItem
@@ -124,45 +125,27 @@ class OutboxRepository:
         claim's identity, a fresh one by default)."""
         if not channels:
             return []
-        due = (
-            select(OutboxRow.id)
-            .where(
-                OutboxRow.channel.in_(list(channels)),
-                or_(
-                    (OutboxRow.status == PENDING) & (OutboxRow.next_attempt_at <= now),
-                    (OutboxRow.status == SENDING) & (OutboxRow.lease_until < now),
-                ),
-            )
-            .order_by(OutboxRow.priority, OutboxRow.next_attempt_at, OutboxRow.id)
-            .limit(limit)
-        )
-        if self._s.get_bind().dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
         token = token or secrets.token_hex(8)
         await self._s.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id.in_(due.scalar_subquery()))
-            .values(status=SENDING, claim_token=token, lease_until=now + lease)
-            .execution_options(synchronize_session=False)
+            _claim_statement(self._s.get_bind().dialect.name == "postgresql"),
+            {"channels": sorted(channels), "now": now, "limit": limit, "token": token, "until": now + lease},
         )
-        rows = await self._s.scalars(
-            select(OutboxRow).where(OutboxRow.claim_token == token).order_by(OutboxRow.priority, OutboxRow.id)
-        )
+        rows = await self._s.execute(_CLAIMED, {"token": token})
         return [
             OutboxItem(
-                id=r.id,
+                id=row_id,
                 message=OutboundMessage(
-                    channel=r.channel,
-                    address=r.address,
-                    text=r.text,
-                    buttons=tuple(Button(label=b[0], data=b[1]) for b in r.buttons),
-                    idempotency_key=f"sada-{r.id}",
+                    channel=channel,
+                    address=address,
+                    text=text,
+                    buttons=tuple(Button(label=b[0], data=b[1]) for b in buttons),
+                    idempotency_key=f"sada-{row_id}",
                 ),
-                ticket_id=r.ticket_id,
-                attempts=r.attempts,
-                priority=r.priority,
+                ticket_id=ticket_id,
+                attempts=attempts,
+                priority=priority,
             )
-            for r in rows
+            for row_id, channel, address, text, buttons, ticket_id, attempts, priority in rows
         ]
 
     async def mark_sent(self, item_id: int, provider_message_id: str | None, at: datetime) -> None:
@@ -187,6 +170,18 @@ class OutboxRepository:
             ),
             [{"row_id": item_id, "sent_as": provider_id} for item_id, provider_id in sent],
         )
+
+    async def mark_sent_under_claim(self, sent: Sequence[Sent], at: datetime) -> None:
+        """`mark_journaled_sent` for sends this process made (one executemany; no row count)."""
+        if sent:
+            await self._s.execute(
+                _SENT_UNDER_CLAIM,
+                [
+                    {"row_id": s.outbox_id, "token": s.claim_token, "sent_as": s.provider_message_id}
+                    | {"stamp": at}
+                    for s in sent
+                ],
+            )
 
     async def mark_journaled_sent(self, sent: Sequence[Sent], at: datetime) -> int:
         """`mark_sent` for rows the sent journal names, if still in the claim they were sent under
@@ -334,7 +329,14 @@ class SentJournal:
 
     async def record(self, sent: Sent) -> None:
         """Write down that the provider accepted this row's send."""
-        await asyncio.to_thread(self._write, "INSERT OR REPLACE INTO sent VALUES (?, ?, ?)", [_row(sent)])
+        await self.record_many([sent])
+
+    async def record_many(self, sent: Sequence[Sent]) -> None:
+        """`record` for sends that returned together: one write."""
+        if sent:
+            await asyncio.to_thread(
+                self._write, "INSERT OR REPLACE INTO sent VALUES (?, ?, ?)", [_row(s) for s in sent]
+            )
 
     async def entries(self) -> list[Sent]:
         """Every recorded send (of any process sharing the file)."""
@@ -388,6 +390,66 @@ class SentJournal:
             self._ready = False
             return []
         return [Sent(int(row[0]), str(row[1]), None if row[2] is None else str(row[2])) for row in rows]
+
+
+# The outbox's statements for every pass, built once: reused with new values, a statement is not
+# built and cache-keyed again.
+@functools.cache
+def _claim_statement(skip_locked: bool) -> Update:
+    due = (
+        select(OutboxRow.id)
+        .where(
+            OutboxRow.channel.in_(bindparam("channels", expanding=True)),
+            or_(
+                (OutboxRow.status == PENDING) & (OutboxRow.next_attempt_at <= bindparam("now")),
+                (OutboxRow.status == SENDING) & (OutboxRow.lease_until < bindparam("now")),
+            ),
+        )
+        .order_by(OutboxRow.priority, OutboxRow.next_attempt_at, OutboxRow.id)
+        .limit(bindparam("limit", type_=Integer))
+    )
+    if skip_locked:  # PostgreSQL: rows another process holds are skipped, not waited for
+        due = due.with_for_update(skip_locked=True)
+    return (
+        update(OutboxRow)
+        .where(OutboxRow.id.in_(due.scalar_subquery()))
+        .values(status=SENDING, claim_token=bindparam("token"), lease_until=bindparam("until"))
+        .execution_options(synchronize_session=False)
+    )
+
+
+_CLAIMED = (
+    select(
+        OutboxRow.id,
+        OutboxRow.channel,
+        OutboxRow.address,
+        OutboxRow.text,
+        OutboxRow.buttons,
+        OutboxRow.ticket_id,
+        OutboxRow.attempts,
+        OutboxRow.priority,
+    )
+    .where(OutboxRow.claim_token == bindparam("token"))
+    .order_by(OutboxRow.priority, OutboxRow.id)
+)
+# A send of this process: sent if still in the claim it was sent under (never a row claimed again
+# since, nor one no longer `sending`).
+_SENT_UNDER_CLAIM = (
+    update(table_of(OutboxRow))
+    .where(
+        table_of(OutboxRow).c.id == bindparam("row_id"),
+        table_of(OutboxRow).c.claim_token == bindparam("token"),
+        table_of(OutboxRow).c.status == SENDING,
+    )
+    .values(
+        status=SENT,
+        provider_message_id=bindparam("sent_as"),
+        sent_at=bindparam("stamp"),
+        last_error=None,
+        claim_token=None,
+        lease_until=None,
+    )
+)
 
 
 def _row(sent: Sent) -> tuple[object, ...]:

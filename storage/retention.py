@@ -2,12 +2,13 @@
 
 What goes: the citizen's phone and name, the identity's address (phone number or chat id), phone
 numbers written inside message texts, the free text of history events, the address of queued
-replies and of abuse events, and the files citizens sent (photos, voice notes: their bytes, their
-transcripts and the provider's reference to them; a file not fetched yet never will be). What
-stays: every ticket row with its category, department, district, priority, status, dates and
-counts; the events (kinds, times, actors); the outbox rows (statuses, attempts); the media rows
-(kind, status, type, size) without their bytes. A citizen is anonymised only when none of their
-tickets is still open or recently closed, so an active conversation is never cut.
+replies and of abuse events, the phones given on the web form (their confirmation rows), and the
+files citizens sent (photos, voice notes: their bytes, their transcripts and the provider's
+reference to them; a file not fetched yet never will be). What stays: every ticket row with its
+category, department, district, priority, status, dates and counts; the events (kinds, times,
+actors); the outbox rows (statuses, attempts); the media rows (kind, status, type, size) without
+their bytes. A citizen is anonymised only when none of their tickets is still open or recently
+closed, so an active conversation is never cut.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, not_, or_, select, update
+from sqlalchemy import and_, delete, exists, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.media import MediaRepository
@@ -28,6 +29,7 @@ from storage.tables import (
     IdentityRow,
     InboundRow,
     OutboxRow,
+    PhoneConfirmationRow,
     ReporterRow,
     TicketRow,
 )
@@ -35,13 +37,17 @@ from storage.tables import (
 FINISHED = ("closed", "rejected", "duplicate")
 REMOVED = "[حذف شد]"
 ANONYMOUS_PREFIX = "anon-"
-# Runs of 7+ digits (any script), possibly split by spaces or dashes: phone numbers, national ids.
-_NUMBERS = re.compile(r"[+]?[0-9۰-۹٠-٩](?:[\s\-]?[0-9۰-۹٠-٩]){6,}")
+# Runs of 7+ digits (any script), possibly split between digits by up to two separators people
+# put in numbers: spaces of any kind (tab, no-break), dashes, dots, slashes, brackets, underscores,
+# tatweel and zero-width marks. Phone numbers, national ids, card numbers.
+_NUMBERS = re.compile(
+    r"[+]?[0-9۰-۹٠-٩](?:[\s\-‐-―−./_()\u0640\u200b-\u200f\u2060\ufeff]{0,2}[0-9۰-۹٠-٩]){6,}"
+)
 
 
-def scrub(text: str) -> str:
-    """`text` with phone-number-like digit runs replaced."""
-    return _NUMBERS.sub("***", text)
+def scrub(text: str, mark: str = "***") -> str:
+    """`text` with phone-number-like digit runs replaced by `mark`."""
+    return _NUMBERS.sub(mark, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +119,11 @@ class RetentionRepository:
             )
             outbox += int(result.rowcount or 0)  # type: ignore[attr-defined]
             media += await MediaRepository(self._s).erase_for_tickets(chunk)
+            # A confirmed phone lives on as the ticket's SMS identity (anonymised below with the
+            # citizen); the confirmation row would keep the number: it goes.
+            await self._s.execute(
+                delete(PhoneConfirmationRow).where(PhoneConfirmationRow.ticket_id.in_(chunk))
+            )
         citizens, identities = await self._citizens(cutoff)
         return RetentionReport(
             tickets, citizens, identities, messages, events, outbox, await self._abuse(cutoff), media

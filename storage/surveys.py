@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import SurveyAnswer
@@ -25,6 +25,15 @@ class Survey:
     status: str
     answer: SurveyAnswer | None
     expires_at: datetime
+
+
+# Built once (intake asks it for every group): reused, it is not built and cache-keyed again.
+_SURVEYED = (
+    select(IdentityRow.citizen_id)
+    .join(SurveyRow, SurveyRow.identity_id == IdentityRow.id)
+    .where(IdentityRow.citizen_id.in_(bindparam("citizens", expanding=True)), SurveyRow.status == OPEN)
+    .distinct()
+)
 
 
 def _survey(row: SurveyRow) -> Survey:
@@ -67,12 +76,7 @@ class SurveyRepository:
         """Which of these citizens have an open survey on any of their identities (one query)."""
         if not citizen_ids:
             return set()
-        rows = await self._s.scalars(
-            select(IdentityRow.citizen_id)
-            .join(SurveyRow, SurveyRow.identity_id == IdentityRow.id)
-            .where(IdentityRow.citizen_id.in_(sorted(citizen_ids)), SurveyRow.status == OPEN)
-            .distinct()
-        )
+        rows = await self._s.scalars(_SURVEYED, {"citizens": sorted(citizen_ids)})
         return set(rows)
 
     async def answer(self, survey_id: int, answer: SurveyAnswer, at: datetime) -> bool:

@@ -397,3 +397,25 @@ class ModelRetrainRow(Base):
     serving_dev_f1: Mapped[float | None] = mapped_column(Float)
     heldout_examples: Mapped[int | None] = mapped_column(Integer)
     dev_examples: Mapped[int | None] = mapped_column(Integer)
+
+
+class PhoneConfirmationRow(Base):
+    """A phone number given on the web form, waiting for the one-time code sent to it: only once it is
+    confirmed does it join the ticket as a reporter. Hashes only: of the receipt token the citizen's
+    browser holds, and of the code salted with that token."""
+
+    __tablename__ = "phone_confirmations"
+    # The per-number limit on codes sent (bot/web/webform) counts by phone and time.
+    __table_args__ = (Index("ix_phone_confirmations_phone_sent_at", "phone", "sent_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(64))  # the SMS channel that sends the code and updates
+    phone: Mapped[str] = mapped_column(String(20))  # E.164
+    code_hash: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer)  # wrong codes typed
+    sends: Mapped[int] = mapped_column(Integer)  # codes sent
+    sent_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(index=True)

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Select, func, insert, literal, select, union_all, update
+from sqlalchemy import (
+    CompoundSelect,
+    Select,
+    String,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import OPEN_STATUSES, EventKind, Identity, Priority, Ticket, TicketEvent, TicketStatus
@@ -111,13 +123,16 @@ def ticket_from_row(row: TicketRow) -> Ticket:
 
 
 _OPEN = sorted(s.value for s in OPEN_STATUSES)
+# Built once (intake asks it for every group): reused, it is not built and cache-keyed again.
+_CODES_TAKEN = select(TicketRow.tracking_code).where(
+    TicketRow.tracking_code.in_(bindparam("codes", expanding=True))
+)
 
 
-def _similar_query(
-    index: int, key: tuple[str, str | None], since: datetime, limit: int
-) -> Select[int, int, str, str | None, str | None]:
-    category, district = key
-    stmt = (
+def _similar_query(index: int, limit: int) -> Select[int, int, str, str | None, str | None]:
+    """Pair `index` of a union: category `c<index>`, district `d<index>` (NULL: any district)."""
+    district = bindparam(f"d{index}", type_=String)
+    return (
         select(
             literal(index).label("q"),
             TicketRow.id,
@@ -126,16 +141,25 @@ def _similar_query(
             TicketRow.location_text,
         )
         .where(
-            TicketRow.category == category,
-            TicketRow.created_at >= since,
+            TicketRow.category == bindparam(f"c{index}", type_=String),
+            TicketRow.created_at >= bindparam("since"),
             TicketRow.status.in_(_OPEN),
+            district.is_(None) | (TicketRow.district == district) | TicketRow.district.is_(None),
         )
         .order_by(TicketRow.created_at.desc(), TicketRow.id.desc())
         .limit(limit)
     )
-    if district is not None:
-        stmt = stmt.where((TicketRow.district == district) | (TicketRow.district.is_(None)))
-    return stmt
+
+
+@functools.lru_cache(maxsize=128)
+def _similar_union(pairs: int, limit: int) -> Select[Any] | CompoundSelect:
+    """The UNION ALL of `pairs` `_similar_query`s, built once per size: intake runs one for every
+    group, and a statement object reused with new values is not built and cache-keyed again."""
+    parts = [_similar_query(i, limit).subquery() for i in range(pairs)]
+    return union_all(*(select(part) for part in parts)) if pairs > 1 else select(parts[0])
+
+
+_INSERT_EVENTS = insert(table_of(EventRow))
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,9 +187,7 @@ class TicketRepository:
         """Which of these tracking codes are taken (one query)."""
         if not codes:
             return set()
-        rows = await self._s.scalars(
-            select(TicketRow.tracking_code).where(TicketRow.tracking_code.in_(list(codes)))
-        )
+        rows = await self._s.scalars(_CODES_TAKEN, {"codes": sorted(codes)})
         return set(rows)
 
     async def create(self, new: NewTicket) -> Ticket:
@@ -224,10 +246,11 @@ class TicketRepository:
         if not pairs:
             return set()
         await self._s.flush()
-        table = table_of(ReporterRow)
-        stmt = insert_rows_ignoring_conflict(self._s, ReporterRow, ["ticket_id", "identity_id"])
+        stmt = insert_rows_ignoring_conflict(
+            self._s, ReporterRow, ["ticket_id", "identity_id"], ("ticket_id", "identity_id")
+        )
         rows = await self._s.execute(
-            stmt.returning(table.c.ticket_id, table.c.identity_id),
+            stmt,
             [{"ticket_id": t, "identity_id": i, "added_at": at} for t, i in pairs],
         )
         return {(t, i) for t, i in rows}
@@ -265,7 +288,7 @@ class TicketRepository:
             return
         await self._s.flush()
         await self._s.execute(
-            insert(table_of(EventRow)),
+            _INSERT_EVENTS,
             [
                 {"ticket_id": e.ticket_id, "kind": e.kind.value, "at": e.at, "actor": e.actor, "data": e.data}
                 for e in events
@@ -303,9 +326,11 @@ class TicketRepository:
         ordered = sorted(rows, key=lambda k: (k[0], k[1] or ""))
         for start in range(0, len(ordered), 100):
             chunk = ordered[start : start + 100]
-            parts = [_similar_query(i, key, since, limit).subquery() for i, key in enumerate(chunk)]
-            stmt = union_all(*(select(part) for part in parts)) if len(parts) > 1 else select(parts[0])
-            for q, ticket_id, normalized, district, place in await self._s.execute(stmt):
+            values: dict[str, Any] = {"since": since}
+            for i, (category, district) in enumerate(chunk):
+                values[f"c{i}"], values[f"d{i}"] = category, district
+            result = await self._s.execute(_similar_union(len(chunk), limit), values)
+            for q, ticket_id, normalized, district, place in result:
                 rows[chunk[q]].append(DuplicateRow(ticket_id, normalized, district, place))
         # A union keeps no order: newest first again (ids grow with creation time), per pair.
         return {k: sorted(v, key=lambda r: r.id, reverse=True) for k, v in rows.items()}

@@ -7,10 +7,12 @@ import random
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import Connection, event
 
 from bot.models import OutboundMessage, SendError, SendResult
 from bot.outbox.dispatcher import Dispatcher, backoff_delay
 from channels.fake import FakeChannel
+from storage.engine import READ_ONLY
 from storage.outbox import Sent, SentJournal
 from storage.store import Store
 from tests.conftest import Rig, existing
@@ -184,3 +186,39 @@ async def test_a_journal_entry_from_another_claim_never_keeps_a_row_from_being_s
     assert row.status == "sent" and row.provider_message_id == "tg-1"
     assert await journal.entries() == []
     assert journal.path.stat().st_mode & 0o777 == 0o600
+
+
+async def test_a_busy_outbox_costs_one_write_transaction_per_pass(rig: Rig, store_url: str) -> None:
+    """Issue 19: the outbox must keep up with intake. On SQLite every write transaction waits its
+    turn behind intake's group commits, so a pass that claims in one transaction and then marks
+    its sends sent in more of their own falls behind. With the sent journal beside the database,
+    the sends of a pass are marked sent by the next pass's claim: 40 replies cost the claim that
+    takes them and the one that settles them."""
+    if SentJournal.beside(store_url) is None:
+        pytest.skip("without a sent journal (PostgreSQL) sends are marked sent at once")
+    async with rig.store.transaction() as tx:
+        for i in range(40):
+            await tx.outbox.enqueue(
+                OutboundMessage("tg", f"tg:{i}", f"m{i}"), ticket_id=None, priority=0, at=rig.clock.now()
+            )
+    writes = 0
+
+    def count(conn: Connection) -> None:
+        nonlocal writes
+        writes += not conn.get_execution_options().get(READ_ONLY, False)
+
+    event.listen(rig.store.engine.sync_engine, "commit", count)
+    dispatcher = rig.sada.dispatcher
+    running = asyncio.create_task(dispatcher.run())
+    try:
+        for _ in range(500):
+            async with rig.store.read() as tx:
+                if await tx.outbox.pending_count() == 0:
+                    break
+            await asyncio.sleep(0.01)
+    finally:
+        dispatcher.stop()
+        await running
+        event.remove(rig.store.engine.sync_engine, "commit", count)
+    assert sorted(rig.chat.texts()) == sorted(f"m{i}" for i in range(40))
+    assert writes == 2

@@ -6,10 +6,13 @@ a real store; concurrency comes from sending without waiting, as webhooks arrive
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import Connection, event
 
 from bot.app import Sada
 from bot.dates.clock import ManualClock
@@ -135,3 +138,105 @@ async def test_a_later_group_never_overtakes_an_earlier_one(service: Service) ->
     status = await later[0]
     await asyncio.gather(*crowd, *later)
     assert status.intent == "status_query" and status.ticket_code == first.ticket_code
+
+
+async def test_known_senders_whose_phone_and_name_are_unchanged_update_no_citizen(
+    service: Service,
+) -> None:
+    """Issue 19: an SMS carries its sender's phone with every message. Writing it again for every
+    message of a known sender cost one UPDATE per message inside the group's transaction; a group
+    of known senders whose phone and name are what the store holds writes no citizen at all."""
+    sada, sms = service
+    senders = [f"+98912100{n:04d}" for n in range(12)]
+    first = [REQUESTS[n % len(REQUESTS)] + f" پلاک {n}" for n in range(12)]
+    # As channels/sms.py delivers them: the sender's phone is their address.
+    await asyncio.gather(
+        *(sms.push(sada.inbound, s, text, contact_phone=s) for s, text in zip(senders, first, strict=True))
+    )
+    updates: list[str] = []
+
+    def seen(_conn: Connection, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE CITIZENS"):
+            updates.append(statement)
+
+    event.listen(sada.store.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        results = await asyncio.gather(
+            *(sms.push(sada.inbound, s, "کد رهگیری من چی شد", contact_phone=s) for s in senders)
+        )
+    finally:
+        event.remove(sada.store.engine.sync_engine, "before_cursor_execute", seen)
+    assert all(not r.duplicate for r in results)
+    assert updates == []
+
+
+async def test_phones_shared_later_are_stored_for_each_sender_of_a_group(service: Service) -> None:
+    """Known senders sharing a phone (a chat user pressing «share my number») in one group: each
+    citizen gets their own phone, and one whose phone is unchanged keeps it."""
+    sada, sms = service
+    senders = [f"+98912200{n:04d}" for n in range(6)]
+    await asyncio.gather(*(sms.push(sada.inbound, s, REQUESTS[n] + " پلاک ۷") for n, s in enumerate(senders)))
+    shared = {s: f"+98935300{n:04d}" for n, s in enumerate(senders[:4])}
+    await asyncio.gather(
+        *(sms.push(sada.inbound, s, "کد رهگیری من چی شد", contact_phone=shared.get(s)) for s in senders)
+    )
+    async with sada.store.read() as tx:
+        phones = {s: await tx.citizens.phone_at("sms", s) for s in senders}
+    # An SMS address is a phone already (storage.citizens: `known_phone`): kept unless one is shared.
+    assert phones == {s: shared.get(s, s) for s in senders}
+
+
+
+class HoldsFirst(KeywordClassifier):
+    """The keyword classifier, except that its first call waits until the test lets it go."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.calls = 0
+        self.release = threading.Event()
+
+    def classify_normalized(self, normalized: Sequence[str]) -> list[Ranking]:
+        self.calls += 1
+        if self.calls == 1:
+            self.release.wait(10)
+        return super().classify_normalized(normalized)
+
+
+async def test_messages_arriving_during_a_group_wait_for_the_one_writer(store_url: str, tmp_path: Path) -> None:
+    """Issue 19: one writer per process on PostgreSQL too. With several, messages arriving while a
+    group is being handled were taken by idle writers as smaller groups, each paying the group's
+    statements (one INSERT of tickets, of replies, …) again. Three waves arriving while the first
+    group is held are stored by one more group, not three."""
+    sms = FakeChannel("sms", medium=Medium.SMS)
+    config = make_config(store_url, tmp_path)
+    classifier = HoldsFirst(config.taxonomy.category_departments())
+    sada = Sada(config, channels={"sms": sms}, clock=ManualClock(START), classifier=classifier)
+    await sada.start(background_tasks=False)
+    inserts: list[str] = []
+
+    def seen(_conn: Connection, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO TICKETS "):
+            inserts.append(statement)
+
+    event.listen(sada.store.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        tasks = [asyncio.create_task(sms.push(sada.inbound, "+989125000000", REQUESTS[0]))]
+        while classifier.calls == 0:  # the first group is held in its classification
+            await asyncio.sleep(0.01)
+        for wave in range(3):
+            tasks += [
+                asyncio.create_task(
+                    sms.push(sada.inbound, f"+98912500{wave}{n:03d}", REQUESTS[n % len(REQUESTS)] + f" پلاک {n}")
+                )
+                for n in range(1, 5)
+            ]
+            for _ in range(20):  # time for an idle writer, if there were one, to take the wave
+                await asyncio.sleep(0)
+        classifier.release.set()
+        results = await asyncio.gather(*tasks)
+    finally:
+        classifier.release.set()
+        event.remove(sada.store.engine.sync_engine, "before_cursor_execute", seen)
+        await sada.stop()
+    assert all(r.ticket_code for r in results)
+    assert len(inserts) == 2, len(inserts)

@@ -54,8 +54,10 @@ async def corrections(config: AppConfig) -> list[Example]:
 
 def load_classifier(config: AppConfig) -> Classifier:
     """The configured classifier behind the policy: the saved model as it is (it may include
-    operator corrections this command cannot see), or one trained on the shipped data."""
+    operator corrections this command cannot see), or one trained on the shipped data; with
+    `[nlp] second_stage = false`, its first stage alone, as the service would serve it."""
     from bot.intake.understanding import build_classifier
+    from nlp.model import Model
     from nlp.policy import Router
 
     scorer = build_classifier(
@@ -65,6 +67,8 @@ def load_classifier(config: AppConfig) -> Classifier:
         fallback_category=config.gateway.fallback_category,
         saved_as_is=True,
     )
+    if not config.nlp.second_stage and isinstance(scorer, Model):
+        scorer = scorer.first_stage_only()
     return Router(scorer)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -10,6 +9,7 @@ from bot.dates.jalali import jalali_date
 from bot.digest.figures import day_bounds
 from bot.taxonomy import Taxonomy
 from nlp.letters import persian_digits
+from storage.retention import scrub
 
 # The one table of channel names people read (digest, e-mail, chart and the panel): keyed by the
 # usual channel names of config.example.toml, and by channel kind for channels named otherwise;
@@ -25,13 +25,13 @@ CHANNEL_NAMES = {
     "phone": "تلفن ۱۳۷",  # recorded in the panel by a hotline operator
     "in_person": "حضوری",  # recorded in the panel at the front desk
     "desk": "پیشخوان",  # answers to walk-ins who left no number (channels/desk.py)
+    "web": "وب‌سایت",  # the citizen web form (bot/web/webform)
+    "open311": "Open311",  # requests from other systems through the GeoReport v2 API
 }
 # Between the parts of one line: a middle dot beside Persian digits reads as a zero (۰).
 SEPARATOR = " – "
 WEEKDAYS = ("دوشنبه", "سه‌شنبه", "چهارشنبه", "پنجشنبه", "جمعه", "شنبه", "یکشنبه")
 CITY = "کل شهر"
-# A run of 7+ digits in an example message may be someone's phone number: never show it.
-_LONG_NUMBER = re.compile(r"[0-9۰-۹٠-٩][0-9۰-۹٠-٩ \-]{5,}[0-9۰-۹٠-٩]")
 
 
 def channel_name(name: str, kind: str | None = None, *, sms: bool = False) -> str:
@@ -82,9 +82,15 @@ def day_title(day: date) -> str:
     return f"{WEEKDAYS[day.weekday()]} {jalali_date(start)}"
 
 
+def hide_long_numbers(text: str) -> str:
+    """`text` with every run of 7+ digits (a phone number, perhaps, however it is split) replaced
+    by «…»: the retention rule (`storage.retention.scrub`)."""
+    return scrub(text, "…")
+
+
 def example(text: str, limit: int = 120) -> str:
     """A citizen's message shortened for a digest, with long numbers hidden."""
-    clean = persian_digits(_LONG_NUMBER.sub("…", " ".join(text.split())))
+    clean = persian_digits(hide_long_numbers(" ".join(text.split())))
     return clean if len(clean) <= limit else clean[: limit - 1].rstrip() + "…"
 
 

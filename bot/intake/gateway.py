@@ -20,7 +20,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from bot.config import GatewaySettings
@@ -110,56 +110,58 @@ class Gateway:
            `_handle` over the group and commits; a message whose own handling failed gets its
            exception instead of a result.
         3. After the commit: wake the outbox, log what each stored message was."""
-        understood = await asyncio.to_thread(self._understand_ahead, messages)
+        ahead = await asyncio.to_thread(self._understand_ahead, messages)
 
         async def handle(tx: Transaction, group: Sequence[InboundMessage]) -> list[ReceiveResult]:
-            return await self._handle(tx, group, understood)
+            return await self._handle(tx, group, ahead)
 
         results = await write(handle, messages)
+        committed = False
         for msg, result in zip(messages, results, strict=True):
             if isinstance(result, ReceiveResult) and not result.duplicate:
-                self._committed(msg, result)
+                committed = True
+                log.info(
+                    "received channel=%s intent=%s ticket=%s", msg.channel, result.intent, result.ticket_code
+                )
+        if committed:
+            self._on_commit()  # once per group: it wakes the outbox and the media fetcher
         return results
 
-    def _committed(self, msg: InboundMessage, result: ReceiveResult) -> None:
-        self._on_commit()
-        log.info("received channel=%s intent=%s ticket=%s", msg.channel, result.intent, result.ticket_code)
-
-    def _understand_ahead(self, messages: Sequence[InboundMessage]) -> dict[str, Understanding]:
+    def _understand_ahead(self, messages: Sequence[InboundMessage]) -> _Ahead:
         """Classify and locate the messages that look like new requests; if that fails, `_handle`
         classifies inside the transaction (message by message if need be, so only the message
         that breaks the classifier is refused).
 
         Whether a message really is a new request is decided inside the transaction (an open
         survey can make «نه» an answer); a message understood here for nothing costs only the
-        classification."""
+        classification. The intents found here (no survey open, no location) are kept: inside,
+        a message in that case is not detected a second time."""
         letters = self._settings.min_request_letters
         texts = {clean_text(m.text): m.button for m in messages}
+        intents: dict[tuple[str, str | None], Intent] = {}
         try:
-            ordered = sorted(
-                text
-                for text, button in texts.items()
-                if _may_open_a_ticket(
-                    detect(text, button=button, survey_open=False, min_request_letters=letters)
+            for text, button in texts.items():
+                intents[(text, button)] = detect(
+                    text, button=button, survey_open=False, min_request_letters=letters
                 )
-            )
-            return dict(zip(ordered, self._nlp.understand_many(ordered), strict=True))
+            ordered = sorted(text for (text, _), intent in intents.items() if _may_open_a_ticket(intent))
+            return _Ahead(dict(zip(ordered, self._nlp.understand_many(ordered), strict=True)), intents)
         except Exception as exc:  # noqa: BLE001 - redone inside, where failures are isolated
             log.warning("classifying %d messages ahead failed (%s)", len(messages), type(exc).__name__)
-            return {}
+            return _Ahead({}, intents)
 
     async def _handle(
-        self, tx: Transaction, messages: Sequence[InboundMessage], understood: Mapping[str, Understanding]
+        self, tx: Transaction, messages: Sequence[InboundMessage], ahead: _Ahead
     ) -> list[ReceiveResult]:
         """Handle a group of messages inside `tx`, with a fixed number of statements per round.
 
         A message repeating the sender (or the provider id) of an earlier one in the group waits
         for a later round, so each citizen's messages are still handled one after the other.
-        `understood` (from `_understand_ahead`) saves classifying inside the transaction."""
+        `ahead` (from `_understand_ahead`) saves classifying inside the transaction."""
         messages = await self._retries_as_such(tx, messages)
         results: list[ReceiveResult | None] = [None] * len(messages)
         for indices in _rounds(messages):
-            done = await self._round(tx, [messages[i] for i in indices], understood)
+            done = await self._round(tx, [messages[i] for i in indices], ahead)
             for i, result in zip(indices, done, strict=True):
                 results[i] = result
         return [r for r in results if r is not None]
@@ -187,7 +189,7 @@ class Gateway:
         ]
 
     async def _round(
-        self, tx: Transaction, messages: Sequence[InboundMessage], understood: Mapping[str, Understanding]
+        self, tx: Transaction, messages: Sequence[InboundMessage], ahead: _Ahead
     ) -> list[ReceiveResult]:
         now = self._clock.now()
         texts = [clean_text(m.text) for m in messages]
@@ -210,7 +212,7 @@ class Gateway:
         voices: set[int] = set()
         settled: list[tuple[int, str, int | None]] = []
         files: list[NewMedia] = []
-        known = dict(understood)
+        known = dict(ahead.understood)
         for i in fresh:
             msg, identity = messages[i], who[i]
             if _voice_only(msg, texts[i]):
@@ -226,10 +228,13 @@ class Gateway:
                         NewMedia(joined, stored_id, msg.channel, a.reference, a.kind) for a in msg.attachments
                     )
                 continue
-            intent = detect(
+            survey_open = identity.citizen_id in surveyed
+            intent = (
+                None if survey_open or msg.location is not None else ahead.intents.get((texts[i], msg.button))
+            ) or detect(
                 texts[i],
                 button=msg.button,
-                survey_open=identity.citizen_id in surveyed,
+                survey_open=survey_open,
                 min_request_letters=self._settings.min_request_letters,
                 location=msg.location is not None,
             )
@@ -508,6 +513,15 @@ class Gateway:
                 if other != identity.id and (survey := await tx.surveys.open_for_identity(other)):
                     break
         return survey
+
+
+@dataclass(frozen=True, slots=True)
+class _Ahead:
+    """What `Gateway._understand_ahead` found before the transaction: the likely new requests
+    understood (by text), and every text's intent were no survey open (by text and button)."""
+
+    understood: Mapping[str, Understanding]
+    intents: Mapping[tuple[str, str | None], Intent]
 
 
 def _voice_only(msg: InboundMessage, text: str) -> bool:

@@ -11,8 +11,11 @@ so only a message whose own processing fails is answered with the error (the cha
 the provider retries). Nobody is answered before the commit: if the commit fails, every message
 of the group gets the error and none was acknowledged. A group of one needs no savepoint.
 
-SQLite gets one writer per process (the database has one write lock anyway); PostgreSQL gets a
-few, each with its own connection.
+One writer per process on both stores (`writers` overrides it). SQLite has one write lock anyway.
+On PostgreSQL more writers split the same load into smaller groups, and a group's statements are
+paid per group: at 32 concurrent senders 4 writers cost about 17% more CPU per message (30% more
+database CPU) than one, for no better p99 (issue 19, docs/BENCHMARKS.md).
+`sada serve --workers N` still gives N writers, one per process.
 """
 
 from __future__ import annotations
@@ -39,10 +42,10 @@ class GroupCommit:
         self._batcher: Batcher[InboundMessage, ReceiveResult] = Batcher(
             self._commit,
             max_batch=max_group,
-            lanes=writers or (1 if store.dialect == "sqlite" else 4),
+            lanes=writers or 1,
             name="ingest-writer",
             # A sender's next message waits for the group holding their last one to commit: with
-            # several writers (PostgreSQL) a status query must not overtake the request it asks about.
+            # several writers a status query must not overtake the request it asks about.
             key=lambda m: (m.channel, m.address),
         )
 

@@ -58,6 +58,8 @@ class Intent:
 _COMMANDS_HELP = {"start", "help", "menu", "شروع", "راهنما", "کمک", "منو", "راهنمایی"}
 _COMMANDS_STATUS = {"status", "وضعیت", "پیگیری", "peygiri", "paygiri", "peigiri"}
 _TRACKING_WORDS = ("پیگیری", "رهگیری", "کد", "وضعیت", "شماره درخواست", "peygiri", "paygiri", "code", "vaziat")
+# Any of them anywhere in the text (substrings, as `in`): one search instead of one per word.
+_TRACKING = re.compile("|".join(re.escape(word) for word in _TRACKING_WORDS))
 _YES = {
     "1",
     "31",
@@ -281,7 +283,7 @@ def _status_query(text: str, bare: str) -> Intent | None:
     کوچه بده» is not.
     """
     runs = [r for r in digit_runs(text) if 8 <= len(r) <= 12]
-    asks = any(word in bare.replace("کد پستی", " ") for word in _TRACKING_WORDS)
+    asks = _TRACKING.search(bare.replace("کد پستی", " ")) is not None
     words_without_digits = [w for w in bare.split() if not any(ch.isdigit() for ch in w)]
     short = len(words_without_digits) <= 4
     for run in runs:

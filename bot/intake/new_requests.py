@@ -60,7 +60,9 @@ class Handled:
     reply: Queued
 
 
-PANEL_INTAKE = ("phone", "in_person")  # the channels a request recorded in the panel names
+# The channels a request arriving on an SMS channel may name as its real door: recorded in the
+# panel (a 137 call, a walk-in), or POSTed to the Open311 API with a phone to answer.
+PANEL_INTAKE = ("phone", "in_person", "open311")
 
 
 def _intake_channel(msg: InboundMessage) -> str:
@@ -184,7 +186,8 @@ class NewRequests:
         """(indices that open a ticket, index → ticket id it repeats, or -(k+1) for the k-th opened
         in this batch). A ticket opened earlier in the batch is the newest candidate of every pool
         whose (category, district) would have found it in the store."""
-        pools = {key: self._nlp.duplicate_pool(key[0], rows) for key, rows in open_rows.items()}
+        # Kept between groups by the understander: only tickets new since the last group are profiled.
+        pools = {key: self._nlp.open_pool(key[0], key[1], rows) for key, rows in open_rows.items()}
         fresh: list[int] = []
         repeats: dict[int, int] = {}
         for i, f in enumerate(found):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from bot.taxonomy import check_reachable
 from nlp.classification import Classification, Scorer
 from nlp.dataset import Example, load_split
-from nlp.duplicates import DuplicateCandidate, DuplicatePool
+from nlp.duplicates import DuplicateCandidate, DuplicatePool, WarmPools
 from nlp.places import DEFAULT_GAZETTEER_PATH, Gazetteer
 from nlp.policy import Router
 from storage.tickets import DuplicateRow
@@ -44,12 +44,18 @@ class Understander:
     """Holds the process-wide nlp objects behind one `understand` call: the scorer in service
     behind the policy (`nlp.policy.Router`: urgency, abstain, fallback), and the gazetteer."""
 
-    def __init__(self, classifier: Scorer, *, gazetteer: Gazetteer | None = None) -> None:
+    def __init__(
+        self, classifier: Scorer, *, gazetteer: Gazetteer | None = None, second_stage: bool = True
+    ) -> None:
+        """`second_stage=False` (`[nlp] second_stage`): every model put in service, now or by a
+        later `swap`, decides on its first stage alone."""
         # Urgency reads the full normal form whatever the scorer reads (nlp.policy): the router
         # normalises with the process's normaliser, built here rather than on a first message.
         self._normalizer = shared_normalizer()
-        self._router = Router(classifier, normalizer=self._normalizer)
+        self._second_stage = second_stage
+        self._router = Router(self._served(classifier), normalizer=self._normalizer)
         self._gazetteer = gazetteer
+        self._pools = WarmPools()
 
     @property
     def classifier(self) -> Scorer:
@@ -59,7 +65,14 @@ class Understander:
     def swap(self, classifier: Scorer) -> None:
         """Put another scorer in service: one assignment, so a batch being understood keeps the
         one it started with and the next batch gets the new one."""
-        self._router = Router(classifier, normalizer=self._normalizer)
+        self._router = Router(self._served(classifier), normalizer=self._normalizer)
+
+    def _served(self, classifier: Scorer) -> Scorer:
+        from nlp.model import Model
+
+        if not self._second_stage and isinstance(classifier, Model):
+            return classifier.first_stage_only()
+        return classifier
 
     def understand(self, text: str) -> Understanding:
         """Normalise, classify and locate one message."""
@@ -88,6 +101,16 @@ class Understander:
         """Open tickets of `category` (newest first) ready to score new reports against."""
         return DuplicatePool(
             DuplicateCandidate(str(r.id), r.normalized_text, category, r.district, r.place) for r in rows
+        )
+
+    def open_pool(self, category: str, district: str | None, rows: Sequence[DuplicateRow]) -> DuplicatePool:
+        """`duplicate_pool(category, rows)` for the open tickets of (category, district), from a pool
+        kept between calls: only tickets not seen before (or whose text or place changed) are
+        profiled, and tickets missing from `rows` are dropped. The pool returned is the batch's
+        own: `add_newest` on it (a ticket the batch opens) does not reach the kept pool."""
+        return self._pools.pool(
+            (category, district),
+            [DuplicateCandidate(str(r.id), r.normalized_text, category, r.district, r.place) for r in rows],
         )
 
     @staticmethod
@@ -204,8 +227,10 @@ def load_understander(
     corrections: Sequence[tuple[str, str]] = (),
     vetted: Mapping[str, str] | None = None,
     settings: TrainSettings | None = None,
+    second_stage: bool = True,
 ) -> Understander:
-    """The service's understander: the configured scorer (`build_classifier`) and the gazetteer."""
+    """The service's understander: the configured scorer (`build_classifier`) and the gazetteer;
+    `second_stage=False` serves the model's first stage alone."""
     classifier = build_classifier(
         kind,
         departments,
@@ -215,7 +240,8 @@ def load_understander(
         vetted=vetted,
         settings=settings,
     )
-    return Understander(classifier, gazetteer=Gazetteer.load(gazetteer_path or DEFAULT_GAZETTEER_PATH))
+    gazetteer = Gazetteer.load(gazetteer_path or DEFAULT_GAZETTEER_PATH)
+    return Understander(classifier, gazetteer=gazetteer, second_stage=second_stage)
 
 
 def _saved_artifact(path: Path, departments: Mapping[str, str], normalizer: Normalizer) -> Model | None:

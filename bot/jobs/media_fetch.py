@@ -79,6 +79,11 @@ class MediaFetcher:
     async def run_once(self) -> int:
         """Fetch what is due; returns how many files were settled (stored or given up)."""
         now = self._clock.now()
+        # Woken after every stored group, mostly of words only: look before taking the write lock
+        # (on SQLite a claim queues behind intake's group commits for nothing).
+        async with self._store.read() as tx:
+            if not await MediaRepository(tx.session).any_due(now):
+                return 0
         async with self._store.transaction() as tx:
             claims = await MediaRepository(tx.session).claim(limit=BATCH, now=now, lease=LEASE)
         settled = 0

@@ -13,11 +13,17 @@ reply is sent in its SMS wording (stored with the row), without buttons.
 Delivery reports from providers update the rows they name.
 
 A send the provider accepted is written to the sent journal (`storage.outbox.SentJournal`, beside
-an SQLite database) as soon as it returns, then marked sent in the outbox together with whatever
-else finished meanwhile. The journal needs no database lock, so a process killed while the outbox
-update waits behind intake does not send the reply again after a restart: the next claim marks
-journaled rows sent first. What remains at-least-once is a send in flight at the provider when the
-process dies (see docs/OPERATIONS.md).
+an SQLite database) as soon as it returns (sends returning together share one journal write), and
+its row is marked sent by the next claim's transaction, together with everything else the pass
+sent: one write transaction per pass, not a claim plus settles, so the outbox keeps up with intake
+on SQLite, where every transaction queues behind intake's group commits. `run_once` (tools and
+tests) settles its own pass before it returns. The journal needs no database lock, so a process
+killed before that transaction does not send the reply again after a restart: the next claim
+marks journaled rows sent first. Without a journal (PostgreSQL) nothing else would keep a row
+from going out again, so sends returning together are marked sent at once, in one transaction
+(PostgreSQL runs it beside intake's). What remains at-least-once is a send in flight at the
+provider when the process dies, or (without a journal) one not yet marked sent (see
+docs/OPERATIONS.md).
 """
 
 from __future__ import annotations
@@ -98,9 +104,15 @@ class Dispatcher:
             if sent_journal is not None
             else SentJournal.beside(str(store.engine.url))
         )
-        # Each send is journaled alone the moment it returns; the outbox rows of sends finishing
-        # together are then marked sent in one transaction, not one each.
-        self._settled: Batcher[Sent, None] = Batcher(self._mark_sent, max_batch=500, name="outbox-settle")
+        # Sends returning together are journaled in one write, the moment they return.
+        self._journaling: Batcher[Sent, None] = Batcher(
+            self._journal_many, max_batch=500, name="sent-journal"
+        )
+        # Accepted sends whose rows are not marked sent yet (outbox id → send): the next claim's
+        # transaction marks them, or `run_once`'s own settle.
+        self._unsettled: dict[int, Sent] = {}
+        # Without a journal, sends returning together are marked sent at once, in one transaction.
+        self._marking: Batcher[Sent, None] = Batcher(self._mark_sent, max_batch=500, name="outbox-settle")
         for channel in self._channels.values():
             if isinstance(channel, ReportingChannel):
                 channel.bind_delivery(self.delivery_report)
@@ -110,18 +122,24 @@ class Dispatcher:
         self._wake.set()
 
     async def run(self) -> None:
-        """Deliver until `stop()`; survives store outages by retrying after the poll interval."""
-        while not self._stopping.is_set():
-            try:
-                sent = await self.run_once()
-            except Exception:
-                log.exception("outbox pass failed; retrying after %.1fs", self._settings.poll_interval)
-                sent = 0
-            if sent:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._settings.poll_interval)
+        """Deliver until `stop()`; survives store outages by retrying after the poll interval.
+
+        Each pass's claim marks the previous pass's sends sent (and a pass that claims nothing
+        still settles them), so a busy outbox costs one write transaction per pass."""
+        try:
+            while not self._stopping.is_set():
+                try:
+                    sent = await self._pass()
+                except Exception:
+                    log.exception("outbox pass failed; retrying after %.1fs", self._settings.poll_interval)
+                    sent = 0
+                if sent:
+                    continue
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._settings.poll_interval)
+        finally:
+            await self._settle_unsettled()
 
     def stop(self) -> None:
         """Finish the current pass and return from `run()`."""
@@ -129,15 +147,28 @@ class Dispatcher:
         self._wake.set()
 
     async def run_once(self) -> int:
-        """Claim one batch and deliver it; returns how many rows were claimed."""
+        """Claim one batch and deliver it; returns how many rows were claimed. The rows it sent
+        are marked sent before it returns."""
+        claimed = await self._pass()
+        await self._settle_unsettled()
+        return claimed
+
+    async def _pass(self) -> int:
+        """Settle the sends before it, claim one batch and deliver it; returns how many rows were
+        claimed. Its own sends wait in `_unsettled` for the next pass (or `_settle_unsettled`)."""
         token = secrets.token_hex(8)
         reroutes: dict[tuple[str, str], str] = {}
         sms_texts: dict[int, str] = {}
         journaled = await self._journaled()
+        settling = list(self._unsettled.values())
+        mine = {(s.outbox_id, s.claim_token) for s in settling}
+        earlier = [s for s in journaled if (s.outbox_id, s.claim_token) not in mine]
         async with self._store.transaction() as tx:
             # Rows sent before a process died (or whose settle failed) are sent, not due: mark them
-            # first, in the claim's transaction, so the claim cannot take them.
-            recovered = await tx.outbox.mark_journaled_sent(journaled, self._clock.now())
+            # first, in the claim's transaction, so the claim cannot take them; then this
+            # process's own sends since the last claim.
+            recovered = await tx.outbox.mark_journaled_sent(earlier, self._clock.now())
+            await tx.outbox.mark_sent_under_claim(settling, self._clock.now())
             items = await tx.outbox.claim(
                 self._channels.keys(),
                 limit=self._settings.batch_size,
@@ -153,9 +184,10 @@ class Dispatcher:
                     phones = await tx.citizens.sms_fallbacks(name, {i.message.address for i in batch})
                     reroutes.update({(name, address): phone for address, phone in phones.items()})
                     sms_texts.update(await tx.outbox.sms_texts([i.id for i in batch]))
+        self._settled(settling)
         if recovered:
             log.info("outbox: %d rows sent earlier marked sent from the sent journal", recovered)
-        await self._forget(journaled)
+        await self._forget(earlier + settling)
         if not items:
             return 0
         claim = _Claim(token, reroutes, sms_texts)
@@ -209,39 +241,68 @@ class Dispatcher:
             await self._settle(channel_name, item, Sent(item.id, claim.token, result.provider_message_id))
 
     async def _settle(self, channel_name: str, item: OutboxItem, sent: Sent) -> None:
-        """The provider accepted the row: journal it at once, then mark it sent in the outbox.
+        """The provider accepted the row: journal it at once; the next claim (or `run_once`'s
+        settle) marks it sent in the outbox.
 
         Nothing here may make the row go out again: a failure is logged, never retried as a send."""
-        journaled = False
-        if self._journal is not None:
+        if self._journal is None:
             try:
-                await self._journal.record(sent)
-                journaled = True
+                await self._marking.submit(sent)
+            except Exception as exc:  # noqa: BLE001 - e.g. StoreBusy: the send itself succeeded
+                log.warning(
+                    "outbox=%s ticket=%s channel=%s sent, not yet marked sent (%s): the next pass marks it",
+                    item.id,
+                    item.ticket_id,
+                    channel_name,
+                    type(exc).__name__,
+                )
+                self._unsettled[sent.outbox_id] = sent
+                return
+        else:
+            try:
+                await self._journaling.submit(sent)
             except Exception as exc:  # noqa: BLE001 - without it the row is merely at-least-once again
                 log.warning("outbox=%s sent journal not written: %s", item.id, type(exc).__name__)
-        try:
-            await self._settled.submit(sent)
-        except Exception as exc:  # noqa: BLE001 - e.g. StoreBusy: the send itself succeeded
-            log.warning(
-                "outbox=%s ticket=%s channel=%s sent, not yet marked sent (%s): %s",
-                item.id,
-                item.ticket_id,
-                channel_name,
-                type(exc).__name__,
-                "the next pass marks it from the sent journal"
-                if journaled
-                else "it goes out again after its lease",
-            )
-            return
+            self._unsettled[sent.outbox_id] = sent
         log.info("outbox=%s ticket=%s channel=%s sent", item.id, item.ticket_id, channel_name)
 
     async def _mark_sent(self, sent: list[Sent]) -> list[None]:
         async with self._store.transaction() as tx:
-            await tx.outbox.mark_sent_many(
-                [(s.outbox_id, s.provider_message_id) for s in sent], self._clock.now()
-            )
-        await self._forget(sent)
+            await tx.outbox.mark_sent_under_claim(sent, self._clock.now())
         return [None] * len(sent)
+
+    async def _journal_many(self, sent: list[Sent]) -> list[None]:
+        assert self._journal is not None  # noqa: S101 - only submitted with a journal
+        await self._journal.record_many(sent)
+        return [None] * len(sent)
+
+    async def _settle_unsettled(self) -> None:
+        """Mark every accepted send not yet marked sent (one transaction). A failure (e.g.
+        StoreBusy) is logged: the next pass marks them, from memory or from the sent journal."""
+        settling = list(self._unsettled.values())
+        if not settling:
+            return
+        try:
+            async with self._store.transaction() as tx:
+                await tx.outbox.mark_sent_under_claim(settling, self._clock.now())
+        except Exception as exc:  # noqa: BLE001 - the sends themselves succeeded
+            log.warning(
+                "outbox: %d rows sent, not yet marked sent (%s): %s",
+                len(settling),
+                type(exc).__name__,
+                "the next pass marks them"
+                if self._journal is not None or not self._stopping.is_set()
+                else "they go out again after their lease",
+            )
+            return
+        self._settled(settling)
+        await self._forget(settling)
+
+    def _settled(self, sent: list[Sent]) -> None:
+        """These sends are marked sent (a newer send of the same row stays unsettled)."""
+        for s in sent:
+            if self._unsettled.get(s.outbox_id) is s:
+                del self._unsettled[s.outbox_id]
 
     async def _journaled(self) -> list[Sent]:
         """The sent journal's entries (none if there is no journal or it cannot be read now)."""

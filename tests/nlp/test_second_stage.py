@@ -117,3 +117,25 @@ def test_a_head_fitted_on_two_classes_still_tells_them_apart() -> None:
     probs = SecondStage(coef, intercept, 0.5, AbstainRule(0.8, 0.0), 0, "x").probabilities(vectors)
     assert probs.argmax(axis=1).tolist() == y.tolist()
     assert probs[:, 1].max() < 1e-6
+
+
+def test_second_stage_off_never_asks_the_encoder_even_after_a_swap(
+    recorded: tuple[Model, _Recording], trained: tuple[Model, str, Path]
+) -> None:
+    """`[nlp] second_stage = false`: the understander serves the first stage alone, also for a
+    model a retrain swaps in, and decides as a model loaded without its second stage does."""
+    from bot.intake.understanding import Understander
+
+    model, encoder = recorded
+    texts = [e.text for e in load_split("heldout")[::4]]
+    alone = Model.load(trained[2], DEPARTMENTS, second_stage=False)
+    expected = [r.category for r in Router(alone).classify_many(texts)]
+    understander = Understander(model, second_stage=False)
+    encoder.asked.clear()
+    assert [u.classification.category for u in understander.understand_many(texts)] == expected
+    understander.swap(model)
+    assert [u.classification.category for u in understander.understand_many(texts)] == expected
+    assert encoder.asked == []
+    # The model itself keeps its second stage (the understander served a copy).
+    Understander(model).understand_many(texts)
+    assert encoder.asked

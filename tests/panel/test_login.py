@@ -247,3 +247,17 @@ async def test_a_page_opened_after_the_session_ended_returns_there_after_login(
         allow_redirects=False,
     )
     assert back.status == 303 and back.headers["Location"] == f"/panel/tickets/{code}"
+
+
+async def test_a_form_in_a_charset_python_does_not_know_is_400_not_500(site: Site, clients: Any) -> None:
+    """The login form is public: a body declaring `charset=rot13` (no such codec) is the sender's
+    fault, answered 400 like any malformed form, never a 500."""
+    client: Client = await clients()
+    await client.get("/panel/login")  # the login page sets the CSRF cookie
+    response = await client.http.post(
+        site.url + "/panel/login",
+        data=b"username=olga&password=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=rot13"},
+        allow_redirects=False,
+    )
+    assert response.status == 400

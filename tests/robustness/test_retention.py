@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from bot.cli.retention import anonymise
 from bot.models import TicketStatus
+from storage.phone_confirmations import PhoneConfirmationRepository
 from tests.conftest import Rig, existing
 
 OLD_TEXT = "زباله های کوچه شهید رضایی جمع نشده شماره من ۰۹۱۲۱۲۳۴۵۶۷ است"
@@ -68,3 +69,30 @@ async def test_a_citizen_with_an_open_ticket_keeps_their_number(rig: Rig) -> Non
     report = await anonymise(rig.store, days=30, now=rig.clock.now() + timedelta(days=31))
     assert report.citizens == 0
     assert [r[0] for r in await _rows(rig, "SELECT phone FROM citizens")] == ["+989121234567"]
+
+
+async def test_a_phone_given_on_the_web_form_goes_with_its_old_ticket(rig: Rig) -> None:
+    """The confirmation row of a web-form phone holds the number: retention deletes it with the
+    old ticket's other contact details, and leaves the one of a ticket still open."""
+    old = await rig.say(rig.sms, "+989121234567", OLD_TEXT)
+    live = await rig.say(rig.sms, "+989351112222", "چاله بزرگ وسط خیابان ولیعصر خطرناک است لطفا")
+    now = rig.clock.now()
+    async with rig.store.transaction() as tx:
+        ticket = await existing(tx, old.ticket_code)
+        open_one = await existing(tx, live.ticket_code)
+        await tx.tickets.update(ticket.id, now, status=TicketStatus.CLOSED, closed_at=now)
+        confirmations = PhoneConfirmationRepository(tx.session)
+        for n, (t, phone) in enumerate(((ticket, "+989121234567"), (open_one, "+989351112222"))):
+            await confirmations.open(
+                token_hash=f"{n:064d}",
+                ticket_id=t.id,
+                channel="sms",
+                phone=phone,
+                code_hash="0" * 64,
+                at=now,
+                expires_at=now + timedelta(minutes=10),
+            )
+
+    await anonymise(rig.store, days=30, now=now + timedelta(days=31))
+
+    assert await _rows(rig, "SELECT phone FROM phone_confirmations ORDER BY id") == [("+989351112222",)]

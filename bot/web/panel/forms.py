@@ -11,10 +11,11 @@ from multidict import MultiDictProxy
 
 
 async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
-    """`request.post()`, with a malformed body (bad multipart boundary, broken encoding) → 400."""
+    """`request.post()`, with a malformed body (bad multipart boundary, broken encoding, a charset
+    Python does not know, e.g. `charset=rot13`) → 400."""
     try:
         return await request.post()
-    except (ValueError, HttpProcessingError, web.RequestPayloadError) as exc:
+    except (ValueError, LookupError, HttpProcessingError, web.RequestPayloadError) as exc:
         raise web.HTTPBadRequest(text="malformed form") from exc
 
 

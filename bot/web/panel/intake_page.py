@@ -40,7 +40,7 @@ from bot.web.panel.forms import form_field, read_form
 from bot.web.panel.rendering import render
 from bot.web.panel.roles import Permission, Principal
 from bot.web.panel.security import require
-from channels.desk import DESK
+from channels.desk import DESK, SINKS
 from channels.phone import PhoneError, canonical_mobile
 from nlp.duplicates import DuplicateCandidate
 from nlp.letters import ascii_digits
@@ -127,7 +127,7 @@ def sms_channel(sada: Sada, wanted: str | None) -> str | None:
     """The SMS channel intake replies go out on: `wanted` if it is a running SMS channel, else (when
     nothing is configured) the first running SMS channel that sends by itself; None when none does."""
     relays = {spec.name for spec in sada.config.channels if spec.role.value == "relay"}
-    sms = [n for n in sorted(sada.channels) if n != DESK and sada.directory.medium(n) is Medium.SMS]
+    sms = [n for n in sorted(sada.channels) if n not in SINKS and sada.directory.medium(n) is Medium.SMS]
     if wanted is not None:
         return wanted if wanted in sms else None
     senders = [n for n in sms if n not in relays]
@@ -283,7 +283,7 @@ async def _likely(sada: Sada, found: Understanding) -> Likely | None:
         rows = (await tx.tickets.open_similar_many({key}, since)).get(key, [])
         if not rows:
             return None
-        pool = understander.duplicate_pool(key[0], rows)
+        pool = understander.open_pool(key[0], key[1], rows)
         new = DuplicateCandidate("new", found.normalized, key[0], found.district, found.place)
         match = pool.best(new, threshold=LIKELY_DUPLICATE)
         if match is None:

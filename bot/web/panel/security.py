@@ -169,11 +169,16 @@ def login_csrf_ok(request: web.Request, sent: object) -> bool:
 
 
 def client_address(request: web.Request) -> str:
-    """The client's address, from X-Forwarded-For only when the config trusts a proxy.
+    """The panel's client address: `forwarded_address` as `[panel] trust_forwarded_for` says."""
+    return forwarded_address(request, trust=panel_of(request).settings.trust_forwarded_for)
+
+
+def forwarded_address(request: web.Request, *, trust: bool) -> str:
+    """The client's address, from X-Forwarded-For only when the config trusts a proxy (`trust`).
 
     The last entry: the one the (single, trusted) proxy added. Entries before it are whatever the
     client sent, and trusting them would let an attacker pick a new address for every guess."""
-    if panel_of(request).settings.trust_forwarded_for:
+    if trust:
         forwarded = request.headers.get("X-Forwarded-For", "")
         if forwarded.strip():
             return forwarded.split(",")[-1].strip()[:64]
