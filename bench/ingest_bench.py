@@ -113,7 +113,7 @@ def write_config(
     config.write_text(
         _CONFIG.format(
             port=port,
-            log_level="WARNING",
+            log_level="INFO",  # the production default
             store_url=store_url,
             # "first-stage": the trained model with `[nlp] second_stage = false`.
             classifier="keywords" if classifier == "keywords" else "model",

@@ -48,8 +48,9 @@ def mistyped(code: str) -> str:
 
 
 def refused(text: str) -> bool:
-    """The 'lookup unavailable, try later or call 137' reply (chat or SMS)."""
-    return "۱۳۷" in text and "پیدا نشد" not in text
+    """The 'lookup unavailable, try later or call 137' reply (chat or SMS). Not just «۱۳۷»: a
+    tracking code may hold those digits (۶۳۰۵۰۱۱۳۷۶)."""
+    return "با ۱۳۷ تماس بگیرید" in text and "ممکن نیست" in text and "پیدا نشد" not in text
 
 
 def not_found(text: str) -> bool:
