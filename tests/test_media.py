@@ -411,3 +411,30 @@ async def test_a_photo_without_words_joins_the_senders_open_report_however_old(
         assert len(await r.rows()) == 1
         told = [c.params["text"] for c in r.api.calls if c.method == "sendMessage"]
         assert "لطفاً مشکل را با نشانی بنویسید" in told[-1]
+
+
+async def test_the_fetcher_is_woken_by_a_stored_message_with_files_only(
+    store_url: str, tmp_path: Path
+) -> None:
+    # Words only: replies are due, files are not (the fetcher's own poll still runs); a photo wakes
+    # it at once. Through the same door as production: the channel's parse, then Sada.inbound.
+    async with rig(store_url, tmp_path) as r:
+        woken: list[str] = []
+        outbox_wake, media_wake = r.sada.dispatcher.wake, r.sada.media.wake
+
+        def outbox() -> None:
+            woken.append("outbox")
+            outbox_wake()
+
+        def media() -> None:
+            woken.append("media")
+            media_wake()
+
+        r.sada.dispatcher.wake = outbox  # type: ignore[method-assign]
+        r.sada.media.wake = media  # type: ignore[method-assign]
+        assert (await r.send(u.text(1, 1, POTHOLE))).ticket_code
+        assert woken == ["outbox"]
+        r.api.files["large-file-id"] = jpeg()
+        assert (await r.send(photo(2, RUBBISH, file_id="large-file-id"))).ticket_code
+        assert woken == ["outbox", "outbox", "media"]
+        assert await r.sada.media.drain() == 1

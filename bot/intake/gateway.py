@@ -84,7 +84,7 @@ class Gateway:
         clock: Clock,
         *,
         calendar: WorkCalendar = WorkCalendar(),  # noqa: B008 - frozen, shared safely
-        on_commit: Callable[[], None] | None = None,
+        on_commit: Callable[[bool], None] | None = None,
         code_lookups: CodeLookupSettings = CodeLookupSettings(),  # noqa: B008 - frozen, shared safely
         store_media: bool = True,
     ) -> None:
@@ -93,7 +93,7 @@ class Gateway:
         self._life = lifecycle
         self._settings = settings
         self._clock = clock
-        self._on_commit = on_commit or (lambda: None)
+        self._on_commit = on_commit or (lambda files: None)
         self._nlp = understander
         self._requests = NewRequests(understander, lifecycle, taxonomy, settings, clock, calendar)
         self._lookups = CodeLookups(code_lookups, clock)
@@ -109,22 +109,26 @@ class Gateway:
         2. `write` (bot.intake.ingest: one transaction, savepoints, one by one if the group fails) runs
            `_handle` over the group and commits; a message whose own handling failed gets its
            exception instead of a result.
-        3. After the commit: wake the outbox, log what each stored message was."""
+        3. After the commit: wake the outbox (and the media fetcher if files came), log what each
+           stored message was."""
         ahead = await asyncio.to_thread(self._understand_ahead, messages)
 
         async def handle(tx: Transaction, group: Sequence[InboundMessage]) -> list[ReceiveResult]:
             return await self._handle(tx, group, ahead)
 
         results = await write(handle, messages)
-        committed = False
+        committed = files = False
         for msg, result in zip(messages, results, strict=True):
             if isinstance(result, ReceiveResult) and not result.duplicate:
                 committed = True
+                files = files or bool(msg.attachments)
                 log.info(
                     "received channel=%s intent=%s ticket=%s", msg.channel, result.intent, result.ticket_code
                 )
         if committed:
-            self._on_commit()  # once per group: it wakes the outbox and the media fetcher
+            # Once per group: it wakes the outbox, and the media fetcher only when a stored message
+            # carried files (otherwise it would look for due files after every group of words only).
+            self._on_commit(files)
         return results
 
     def _understand_ahead(self, messages: Sequence[InboundMessage]) -> _Ahead:

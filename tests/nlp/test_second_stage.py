@@ -10,7 +10,7 @@ import pytest
 
 from nlp.calibration import AbstainRule
 from nlp.dataset import load_split
-from nlp.encoder import DEFAULT_CACHE_PATH, CachedEncoder, E5Encoder, SentenceEncoder
+from nlp.encoder import DEFAULT_CACHE_PATH, MAX_TOKENS, CachedEncoder, E5Encoder, SentenceEncoder
 from nlp.model import Model, ModelError
 from nlp.normalizer import Normalizer
 from nlp.policy import Router
@@ -18,11 +18,17 @@ from nlp.second_stage import SecondStage, fit_head
 
 from .conftest import DEPARTMENTS
 
+# The production encoder (nlp.encoder.load_encoder): e5, a message's first MAX_TOKENS tokens.
+SHIPPED = E5Encoder(max_tokens=MAX_TOKENS)
+
 
 class _Refuses:
-    """An encoder that must not be needed: every vector has to come from the shipped table."""
+    """An encoder that must not be needed: every vector has to come from the shipped table (texts
+    cut as the production encoder cuts them: the table is keyed by what the engine reads)."""
 
-    name = E5Encoder.name
+    name = SHIPPED.name
+    engine = SHIPPED.engine
+    prepare = staticmethod(SHIPPED.prepare)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         raise AssertionError(f"{len(texts)} texts have no shipped vector: run `sada nlp embeddings`")
@@ -54,14 +60,14 @@ def test_the_shipped_vectors_cover_training_and_dev(normalizer: Normalizer) -> N
 
 def test_the_production_model_has_a_second_stage(model: Model) -> None:
     assert model.second_stage is not None
-    assert model.second_stage.encoder == E5Encoder.name
+    assert model.second_stage.encoder == SHIPPED.name
     assert 0.0 < model.second_stage.weight < 1.0
 
 
 @pytest.fixture(scope="module")
 def recorded(trained: tuple[Model, str, Path]) -> tuple[Model, _Recording]:
     """The session's model loaded again with a recording encoder."""
-    encoder = _Recording(E5Encoder())
+    encoder = _Recording(E5Encoder(max_tokens=MAX_TOKENS))
     return Model.load(trained[2], DEPARTMENTS, encoder=encoder), encoder
 
 
@@ -86,7 +92,7 @@ def test_only_unsure_or_general_messages_reach_the_encoder(recorded: tuple[Model
 class _Broken:
     """The shipped encoder's name, but an engine that fails (a bad build, a missing weights file)."""
 
-    name = E5Encoder.name
+    name = SHIPPED.name
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         raise OSError("engine failed to load")
