@@ -11,9 +11,9 @@ from aiohttp import web
 
 from bot.web.open311.api_keys import ApiKeys
 from bot.web.open311.formats import FORMATS, error, fmt_of
-from bot.web.open311.limits import SlidingWindow, retry_after
 from bot.web.open311.settings import Open311Settings
 from bot.web.panel.security import forwarded_address
+from bot.web.rate_limits import SlidingWindow, client_key, retry_after
 
 if TYPE_CHECKING:
     from bot.app import Sada
@@ -60,7 +60,8 @@ def limited(handler: Handler) -> Handler:
         api = open311_of(request)
         if request.match_info.get("fmt") not in FORMATS:
             return error("xml", 404, "unknown format: use .json or .xml")
-        wait = api.per_address.hit(client_address(request), api.monotonic())
+        # Counted per client as the web form counts it: an IPv6 host by its /64.
+        wait = api.per_address.hit(client_key(client_address(request)), api.monotonic())
         if wait:
             return error(
                 fmt_of(request),

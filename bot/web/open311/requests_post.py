@@ -24,12 +24,12 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from bot.intake.intent import IntentKind, detect
+from bot.intake.written_place import with_place
 from bot.lifecycle import LifecycleError
 from bot.models import GeoPoint, InboundMessage, Ticket
 from bot.web.open311.api_keys import ApiClient
 from bot.web.open311.context import Open311, open311_of
 from bot.web.open311.formats import Many, error, fmt_of, respond
-from bot.web.open311.limits import retry_after
 from bot.web.open311.wording import (
     ACTOR_PREFIX,
     RECLASSIFY_REASON,
@@ -38,6 +38,7 @@ from bot.web.open311.wording import (
     service_notice,
 )
 from bot.web.panel.intake_page import sms_channel
+from bot.web.rate_limits import retry_after
 from channels.desk import OPEN311
 from channels.phone import PhoneError, canonical_mobile
 
@@ -150,9 +151,7 @@ def new_request(api: Open311, form: Mapping[str, str]) -> NewRequest:
             raise Refused(400, "phone is not an Iranian mobile number") from None
     # The pipeline reads words: with no description the service's name stands for them, and before
     # words that alone would not read as a request («تست», «سلام») the service's name comes first.
-    text = description or category.name
-    if address:
-        text = f"{text}\nنشانی: {address}"
+    text = with_place(description or category.name, address)
     letters = api.sada.config.gateway.min_request_letters
     if (
         detect(text, button=None, survey_open=False, min_request_letters=letters).kind

@@ -31,6 +31,7 @@ from aiohttp import web
 
 from bot.intake.intent import IntentKind
 from bot.intake.understanding import Understander, Understanding
+from bot.intake.written_place import with_place
 from bot.lifecycle import LifecycleError
 from bot.models import OPEN_STATUSES, EventKind, InboundMessage, Medium, Ticket, TicketStatus
 from bot.tracking import is_valid
@@ -75,7 +76,7 @@ class IntakeForm:
 
     def message_text(self) -> str:
         """The text the pipeline classifies and stores: the request, then the place if given apart."""
-        return f"{self.text}\nنشانی: {self.place}" if self.place else self.text
+        return with_place(self.text, self.place)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from bot.web.panel.context import PRINCIPAL, panel_of, principal_of
 from bot.web.panel.forms import read_form
@@ -50,17 +51,31 @@ class Forbidden(web.HTTPForbidden):
 @web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Add the security headers to every panel response, errors included."""
+    return await _hardened(request, handler, panel_of(request).settings)
+
+
+def security_headers_with(settings: PanelSettings) -> Middleware:
+    """`security_headers` for an application with no `Panel` of its own (the citizen web form):
+    the same headers, from these settings."""
+
+    @web.middleware
+    async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+        return await _hardened(request, handler, settings)
+
+    return headers
+
+
+async def _hardened(request: web.Request, handler: Handler, settings: PanelSettings) -> web.StreamResponse:
     try:
         response = await handler(request)
     except web.HTTPException as exc:
-        _harden(exc, request)
+        _harden(exc, request, settings)
         raise
-    _harden(response, request)
+    _harden(response, request, settings)
     return response
 
 
-def _harden(response: web.StreamResponse, request: web.Request) -> None:
-    settings = panel_of(request).settings
+def _harden(response: web.StreamResponse, request: web.Request, settings: PanelSettings) -> None:
     response.headers.setdefault("Content-Security-Policy", content_security_policy(settings))
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)

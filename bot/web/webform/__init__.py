@@ -4,10 +4,10 @@ A request sent here enters through `Sada.inbound` on the `web` channel; a phone 
 the form receives updates by SMS only after the citizen confirms it with a one-time code.
 
 Mounted as an aiohttp sub-application under `[webform] path`, so its middlewares guard these pages
-and nothing else. It reuses the panel's guards: `security_headers` (CSP with scripts from our own
-origin only, no inline script; nosniff, frame denial, no caching) and `client_address` (which
-trusts X-Forwarded-For only when `[panel] trust_forwarded_for` does); both read the panel's
-settings through the `PANEL` key, which is why this sub-application carries a `Panel` of its own.
+and nothing else. It reuses the panel's guards from the panel's settings: its security headers
+(`security_headers_with`: CSP with scripts from our own origin only, no inline script; nosniff,
+frame denial, no caching) and its reading of the client's address (`forwarded_address`, trusting
+X-Forwarded-For only when `[panel] trust_forwarded_for` does; `context.client_address`).
 Pages: form_page.py (the form), receipt_page.py (code, next steps, phone confirmation),
 status_page.py; guards.py (CSRF cookie, body cap, errors), limits.py, photos.py, confirmations.py.
 """
@@ -20,10 +20,8 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.web.panel.context import PANEL, Panel
 from bot.web.panel.intake_page import sms_channel
-from bot.web.panel.security import security_headers
-from bot.web.panel.sessions import Sessions
+from bot.web.panel.security import security_headers_with
 from bot.web.webform import form_page, receipt_page, status_page
 from bot.web.webform.confirmations import Confirmations
 from bot.web.webform.context import WEBFORM, Webform, make_webform_templates
@@ -49,7 +47,7 @@ def setup_webform(app: web.Application, sada: Sada) -> None:
             "webform: sms_channel %s is not a running SMS channel; the form asks for no phone",
             settings.sms_channel,
         )
-    form_app = web.Application(middlewares=[security_headers, form_guards])
+    form_app = web.Application(middlewares=[security_headers_with(sada.config.panel), form_guards])
     form_app[WEBFORM] = Webform(
         sada=sada,
         settings=settings,
@@ -57,8 +55,6 @@ def setup_webform(app: web.Application, sada: Sada) -> None:
         limits=Limits(settings, sada.clock),
         confirmations=Confirmations(sada, settings, templates, channel) if channel else None,
     )
-    panel = sada.config.panel
-    form_app[PANEL] = Panel(sada, panel, templates, Sessions(sada.store, sada.clock, panel))
     r = form_app.router
     r.add_static("/static/", STATIC, name="static")
     r.add_get("/", form_page.form_page, name="form")

@@ -13,6 +13,7 @@ from aiohttp import web
 from jinja2 import Environment, PackageLoader
 
 from bot.web.panel.rendering import make_templates
+from bot.web.panel.security import forwarded_address
 from bot.web.webform.confirmations import Confirmations
 from bot.web.webform.limits import Limits
 from bot.web.webform.settings import WebformSettings
@@ -46,6 +47,11 @@ WEBFORM = web.AppKey("webform", Webform)
 def webform_of(request: web.Request) -> Webform:
     """The web form serving this request."""
     return request.config_dict[WEBFORM]
+
+
+def client_address(request: web.Request) -> str:
+    """The citizen's address, read as the panel reads its users' (`[panel] trust_forwarded_for`)."""
+    return forwarded_address(request, trust=webform_of(request).sada.config.panel.trust_forwarded_for)
 
 
 def make_webform_templates() -> Environment:

@@ -35,11 +35,11 @@ from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
 from bot.intake.intent import IntentKind
+from bot.intake.written_place import with_place
 from bot.models import GeoPoint, InboundMessage
 from bot.web.panel.forms import form_field, read_form
-from bot.web.panel.security import client_address
 from bot.web.webform.confirmations import receipt_key
-from bot.web.webform.context import render, webform_of
+from bot.web.webform.context import client_address, render, webform_of
 from bot.web.webform.guards import RETRY_AFTER, check_csrf, with_body_cap
 from bot.web.webform.photos import BadPhoto, clean_photo
 from channels.desk import WEB
@@ -69,7 +69,7 @@ class Entered:
 
     def message_text(self) -> str:
         """The request's text: the description, then the place if given apart."""
-        return f"{self.text}\nنشانی: {self.place}" if self.place else self.text
+        return with_place(self.text, self.place)
 
 
 @dataclass(frozen=True, slots=True)

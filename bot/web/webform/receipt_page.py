@@ -12,9 +12,8 @@ from aiohttp import web
 from bot.models import Priority, Ticket, TicketStatus
 from bot.replies import URGENT_NOTICE
 from bot.web.panel.forms import form_field, read_form
-from bot.web.panel.security import client_address
 from bot.web.webform.confirmations import Outcome, receipt_key
-from bot.web.webform.context import render, webform_of
+from bot.web.webform.context import client_address, render, webform_of
 from bot.web.webform.form_page import TOKEN
 from bot.web.webform.guards import RETRY_AFTER, check_csrf
 from channels.desk import WEB

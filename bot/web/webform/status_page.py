@@ -25,9 +25,8 @@ from aiohttp import web
 from bot.models import EventKind, TicketEvent, TicketStatus
 from bot.replies import STATUS_NAMES, TEMPLATES
 from bot.tracking import is_valid
-from bot.web.panel.security import client_address
 from bot.web.webform.confirmations import typed_code
-from bot.web.webform.context import render, webform_of
+from bot.web.webform.context import client_address, render, webform_of
 from bot.web.webform.guards import RETRY_AFTER
 from nlp.letters import persian_digits
 from storage.retention import scrub
